@@ -1,0 +1,40 @@
+"""Analyzers turn an action into findings.
+
+One module per kind of action (shell, sql, http, terraform, tools) plus the catalogs of
+destructive operations, which are data (``catalogs/*.toml``). Every analyzer is pure: the
+policy (project root, home, environments) comes in as an argument, nothing is read from disk
+except the catalogs, which load once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from interlock.config import Policy
+
+DYN = "\x00"
+"""Marks the part of a word the parser cannot know: ``$DIR/x`` resolves to ``\\x00/x``."""
+
+
+def is_dynamic(word: str) -> bool:
+    return DYN in word
+
+
+def show(word: str) -> str:
+    """A word for humans: the unknown part shown as ``…``."""
+    return word.replace(DYN, "…")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where an analyzed piece runs: the policy, the working directory and the environment."""
+
+    policy: Policy
+    cwd: str | None
+    """Absolute working directory, or None once a ``cd`` to an unknown place was seen."""
+    environment: str | None
+    """The environment named by the action or by the command itself (``--context prod``)."""
+    remote: str | None = None
+    """Set for commands run on another host (``ssh host '…'``): local paths mean nothing there."""
+    depth: int = 0
+    """How many wrappers deep: bounds ``bash -c "bash -c …"`` recursion."""

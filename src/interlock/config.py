@@ -1,0 +1,239 @@
+"""`interlock.toml`: environments, rule overrides and the defaults that protect production.
+
+Read with the standard library's tomllib; the hook loads it on every call, so nothing heavier.
+A missing file gives the embedded defaults, which already protect production. A malformed file
+is a :class:`~interlock.errors.ConfigError`; a hook turns that into a deny (fail closed).
+
+    [environments]
+    default = "development"            # environment of an action nobody labelled
+    production = ["production", "prod", "live"]   # names treated as production
+
+    [environments.hosts]               # which environment a host, context or profile belongs to
+    production = ["db.prod.internal", "*.prod.example.com", "prod-cluster"]
+    staging = ["*.staging.example.com"]
+
+    [[rules]]
+    id = "allow-tmp-scratch"
+    operation = "fs.delete*"           # fnmatch over the finding's operation
+    path = "/tmp/**"                   # optional: any target must match
+    environment = "*"                  # optional: fnmatch over the finding's environment
+    decision = "allow"                 # allow | ask | deny
+    reason = "scratch space"
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from interlock.decisions import Verdict
+from interlock.errors import ConfigError
+
+CONFIG_NAME = "interlock.toml"
+MAX_INPUT_BYTES = 1_000_000
+DEFAULT_PRODUCTION = ("production", "prod", "live")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A user override: findings it matches get ``decision``. Among matching rules deny wins."""
+
+    id: str
+    decision: Verdict
+    operation: str = "*"
+    path: str | None = None
+    environment: str | None = None
+    reason: str = ""
+
+    def matches(self, operation: str, targets: tuple[str, ...], environment: str | None) -> bool:
+        if not fnmatch.fnmatchcase(operation, self.operation):
+            return False
+        if self.environment is not None and not fnmatch.fnmatchcase(
+            environment or "", self.environment
+        ):
+            return False
+        if self.path is not None:
+            pattern = os.path.expanduser(self.path)
+            if not targets or not all(_path_match(t, pattern) for t in targets):
+                return False
+        return True
+
+
+def _path_match(target: str, pattern: str) -> bool:
+    # "/tmp/**" matches /tmp/x and /tmp/x/y; fnmatch's * already crosses "/".
+    if pattern.endswith("/**"):
+        base = pattern[:-3]
+        return target == base or fnmatch.fnmatchcase(target, base + "/*")
+    return fnmatch.fnmatchcase(target, pattern)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Everything the pure decision engine needs besides the action."""
+
+    project_root: str
+    home: str = field(default_factory=lambda: os.path.expanduser("~"))
+    default_environment: str = "development"
+    production: tuple[str, ...] = DEFAULT_PRODUCTION
+    hosts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """environment -> host, kube context, cloud profile or project-name patterns."""
+    rules: tuple[Rule, ...] = ()
+    revision: str = "builtin"
+    source: str | None = None
+    """Path of the interlock.toml this came from, or None for the embedded defaults."""
+
+    def is_production(self, environment: str | None) -> bool:
+        return environment is not None and environment.lower() in self.production
+
+    def environment_of(self, name: str) -> str | None:
+        """The environment a host, context, profile or project name belongs to, if configured."""
+        lowered = name.lower()
+        for env, patterns in self.hosts.items():
+            if any(fnmatch.fnmatchcase(lowered, p.lower()) for p in patterns):
+                return env
+        for env in self.production:
+            # A name that says it is production is production ("prod-db", "api.production.x").
+            if _names_env(lowered, env):
+                return "production"
+        return None
+
+
+def _names_env(name: str, env: str) -> bool:
+    parts = [p for p in _split_name(name) if p]
+    return env in parts
+
+
+def _split_name(name: str) -> list[str]:
+    out, cur = [], []
+    for ch in name:
+        if ch.isalnum():
+            cur.append(ch)
+        else:
+            out.append("".join(cur))
+            cur = []
+    out.append("".join(cur))
+    return out
+
+
+def find_config(start: str | os.PathLike[str]) -> Path | None:
+    """The nearest interlock.toml in ``start`` or above it; INTERLOCK_CONFIG wins when set."""
+    explicit = os.environ.get("INTERLOCK_CONFIG")
+    if explicit:
+        return Path(explicit)
+    here = Path(start).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_policy(start: str | os.PathLike[str] | None = None) -> Policy:
+    """The policy in force for a working directory: its interlock.toml, or the defaults.
+
+    Without a config file the project root is the enclosing git work tree, else ``start``.
+    """
+    start_path = Path(start or os.getcwd())
+    path = find_config(start_path)
+    if path is None:
+        return Policy(project_root=str(_project_root(start_path)))
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    return parse_policy(raw, project_root=str(path.resolve().parent), source=str(path))
+
+
+def _project_root(start: Path) -> Path:
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return folder
+    return here
+
+
+def parse_policy(raw: bytes, *, project_root: str, source: str | None = None) -> Policy:
+    where = source or "interlock.toml"
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where} is not valid TOML: {exc}") from None
+    revision = "sha256:" + hashlib.sha256(raw).hexdigest()[:16]
+    envs = _table(data, "environments", where)
+    project = _table(data, "project", where)
+    root = project.get("root")
+    if root is not None:
+        if not isinstance(root, str):
+            raise ConfigError(f"{where}: project.root must be a string")
+        project_root = str((Path(project_root) / root).resolve())
+    default_env = envs.get("default", "development")
+    if not isinstance(default_env, str):
+        raise ConfigError(f"{where}: environments.default must be a string")
+    production = envs.get("production", list(DEFAULT_PRODUCTION))
+    if not (isinstance(production, list) and all(isinstance(p, str) for p in production)):
+        raise ConfigError(f"{where}: environments.production must be a list of names")
+    hosts_raw = envs.get("hosts", {})
+    if not isinstance(hosts_raw, dict):
+        raise ConfigError(f"{where}: environments.hosts must be a table of lists")
+    hosts: dict[str, tuple[str, ...]] = {}
+    for env, patterns in hosts_raw.items():
+        if not (isinstance(patterns, list) and all(isinstance(p, str) for p in patterns)):
+            raise ConfigError(f"{where}: environments.hosts.{env} must be a list of patterns")
+        hosts[env] = tuple(patterns)
+    rules = tuple(_rule(r, i, where) for i, r in enumerate(_list(data, "rules", where)))
+    unknown = set(data) - {"environments", "rules", "project", "hooks", "audit"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown section(s) {', '.join(sorted(unknown))}")
+    return Policy(
+        project_root=project_root,
+        default_environment=default_env,
+        production=tuple(p.lower() for p in production),
+        hosts=hosts,
+        rules=rules,
+        revision=revision,
+        source=source,
+    )
+
+
+_RULE_KEYS = {"id", "decision", "operation", "path", "environment", "reason"}
+
+
+def _rule(raw: Any, index: int, where: str) -> Rule:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: rules[{index}] must be a table")
+    unknown = set(raw) - _RULE_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: rules[{index}] has unknown key(s) {', '.join(sorted(unknown))}")
+    if "decision" not in raw:
+        raise ConfigError(f"{where}: rules[{index}] needs a decision (allow, ask or deny)")
+    for key in _RULE_KEYS:
+        if key in raw and not isinstance(raw[key], str):
+            raise ConfigError(f"{where}: rules[{index}].{key} must be a string")
+    return Rule(
+        id=raw.get("id", f"rules[{index}]"),
+        decision=Verdict.parse(raw["decision"]),
+        operation=raw.get("operation", "*"),
+        path=raw.get("path"),
+        environment=raw.get("environment"),
+        reason=raw.get("reason", ""),
+    )
+
+
+def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: [{key}] must be a table")
+    return value
+
+
+def _list(data: dict[str, Any], key: str, where: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: {key} must be an array of tables ([[{key}]])")
+    return value

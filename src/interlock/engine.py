@@ -1,0 +1,91 @@
+"""The decision point: ``decide(action, policy) -> Decision``. Pure: no I/O, no clock.
+
+Steps, in order:
+
+1. The analyzer for the action's kind lists findings (each with a suggested verdict).
+2. Each finding gets the action's environment when it names none.
+3. A destructive finding in a production environment that cannot be undone is denied
+   ("protect production" default).
+4. The user's rules that match a finding replace its verdict; among them deny wins. A rule
+   cannot lower a finding below its floor (what was not understood stays at least ask).
+5. The decision is the strictest verdict over all findings; no findings means allow.
+"""
+
+from __future__ import annotations
+
+from interlock.actions import (
+    Action,
+    HttpAction,
+    ShellAction,
+    SqlAction,
+    TerraformPlanAction,
+    ToolCallAction,
+)
+from interlock.analyzers import Scope
+from interlock.config import Policy
+from interlock.decisions import Decision, Finding, Reason, Verdict
+
+
+def analyze(action: Action, policy: Policy) -> list[Finding]:
+    """Findings for one action, from the analyzer of its kind."""
+    environment = action.env or None
+    scope = Scope(policy=policy, cwd=action.cwd or policy.project_root, environment=environment)
+    if isinstance(action, ShellAction):
+        from interlock.analyzers import shell
+
+        return shell.analyze(action.command, scope)
+    if isinstance(action, SqlAction):
+        from interlock.analyzers import sql
+
+        return sql.analyze(action.sql, action.dialect, scope)
+    if isinstance(action, HttpAction):
+        from interlock.analyzers import http
+
+        return http.analyze(action.method, action.url, dict(action.headers), action.body, scope)
+    if isinstance(action, TerraformPlanAction):
+        from interlock.analyzers import terraform
+
+        return terraform.analyze(action.plan, scope)
+    if isinstance(action, ToolCallAction):
+        from interlock.analyzers import tools
+
+        return tools.analyze(action, scope)
+    raise TypeError(f"not an action: {type(action).__name__}")  # pragma: no cover
+
+
+def judge(finding: Finding, action: Action, policy: Policy) -> Reason:
+    """The verdict and reason for one finding under the policy (steps 2 to 4)."""
+    environment = finding.environment or action.env or policy.default_environment
+    verdict, rule, message = finding.verdict, finding.rule, finding.summary
+    if (
+        policy.is_production(environment)
+        and verdict is not Verdict.ALLOW
+        and finding.reversible is not True
+    ):
+        verdict = Verdict.DENY
+        rule = "default.protect-production"
+        message = f"{finding.summary}, in {environment}, and it cannot be undone"
+    matching = [
+        r for r in policy.rules if r.matches(finding.operation, finding.targets, environment)
+    ]
+    if matching:
+        chosen = max(matching, key=lambda r: r.decision.rank)
+        verdict = Verdict.strictest(chosen.decision, finding.floor)
+        rule = chosen.id
+        message = f"{finding.summary} ({chosen.reason})" if chosen.reason else finding.summary
+    return Reason(rule=rule, message=message, verdict=verdict)
+
+
+def decide(action: Action, policy: Policy) -> Decision:
+    findings = tuple(analyze(action, policy))
+    reasons = tuple(judge(f, action, policy) for f in findings)
+    verdict = Verdict.strictest(*(r.verdict for r in reasons))
+    # The strictest reasons first, so a reader sees why before the rest.
+    ordered = tuple(sorted(reasons, key=lambda r: -r.verdict.rank))
+    return Decision(
+        verdict=verdict,
+        reasons=ordered,
+        findings=findings,
+        action_digest=action.digest(),
+        policy_revision=policy.revision,
+    )

@@ -1,0 +1,56 @@
+"""Interlock's errors.
+
+One base, one subclass per family; every message says what to do next::
+
+    InterlockError
+    ├── ConfigError          interlock.toml or a catalog is malformed
+    ├── PolicyError          a rule cannot be applied
+    ├── HookInputError       a hook payload is malformed, too large or of an unknown shape
+    ├── AuditError           the audit log cannot be written or read
+    │   └── AuditTamperError the hash chain is broken
+    └── SetupError           `interlock init` cannot merge or undo agent settings
+
+The CLI catches only the base and prints :meth:`InterlockError.diagnostics`.
+"""
+
+from __future__ import annotations
+
+
+class InterlockError(Exception):
+    """Base of every error Interlock raises on purpose."""
+
+    hint: str = ""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        if hint:
+            self.hint = hint
+
+    def diagnostics(self) -> str:
+        """The message, then what the user can do about it."""
+        text = str(self)
+        return f"{text}\n  hint: {self.hint}" if self.hint else text
+
+
+class ConfigError(InterlockError):
+    hint = "fix interlock.toml (see docs/policy.md) and run `interlock policy explain` again"
+
+
+class PolicyError(InterlockError):
+    pass
+
+
+class HookInputError(InterlockError):
+    pass
+
+
+class AuditError(InterlockError):
+    hint = "check that the audit folder exists and is writable (INTERLOCK_AUDIT_DIR)"
+
+
+class AuditTamperError(AuditError):
+    hint = "the audit log was edited, truncated or reordered; keep a copy and investigate"
+
+
+class SetupError(InterlockError):
+    pass
