@@ -38,3 +38,32 @@ class Scope:
     """Set for commands run on another host (``ssh host '…'``): local paths mean nothing there."""
     depth: int = 0
     """How many wrappers deep: bounds ``bash -c "bash -c …"`` recursion."""
+
+
+@dataclass(frozen=True)
+class SimpleCommand:
+    """One command the shell would run, after quotes are resolved and wrappers removed.
+
+    ``sudo -u pg env FOO=1 timeout 5 rm -rf "$HOME"/x`` becomes ``argv = ("rm", "-rf",
+    "/home/dev/x")`` with ``via = ("sudo", "env", "timeout")``.
+    """
+
+    argv: tuple[str, ...]
+    """Resolved words. Unknown parts are DYN; ``$HOME`` and ``~`` are already the policy's home."""
+    text: str
+    """The source text of the command, for evidence in findings."""
+    scope: Scope
+    assignments: tuple[tuple[str, str], ...] = ()
+    """``NAME=value`` prefixes and ``env NAME=value`` pairs: the command's extra environment."""
+    stdin: str | None = None
+    """Literal text fed to the command's standard input (heredoc, herestring, ``echo … |``)."""
+    stdin_unknown: bool = False
+    """True when standard input comes from something whose output cannot be known (``curl … |``)."""
+    via: tuple[str, ...] = ()
+    """Wrappers this command was unwrapped from, outermost first."""
+
+    @property
+    def name(self) -> str:
+        """The program's base name: ``/usr/bin/rm`` -> ``rm``."""
+        first = self.argv[0] if self.argv else ""
+        return first.rsplit("/", 1)[-1]
