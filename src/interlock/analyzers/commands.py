@@ -1,0 +1,216 @@
+"""One simple command: unwrap wrappers, follow what it hands to another program, ask the catalogs.
+
+Order, for ``sudo -u pg env FOO=1 bash -c 'psql -c "DROP TABLE t"'``:
+
+1. The command name must be known: ``$x -rf /`` is ``ask`` (CCSN allowed it, peers.md §d).
+2. Wrappers are removed recursively (:mod:`.wrappers`), remembering them in ``via``.
+3. Programs that run other code get that code analyzed as what it is: shells (``-c``, stdin),
+   ``eval``, ``source /dev/stdin``, interpreter one-liners, ``find -exec``/``-delete``,
+   ``xargs``/``parallel``, ``ssh host '…'``, database clients (SQL) and HTTP clients (requests).
+4. Everything else is matched against the catalogs of destructive operations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from interlock.analyzers import DYN, SimpleCommand, is_dynamic, show
+from interlock.analyzers import wrappers as wrap
+from interlock.decisions import Finding, Verdict
+
+SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "fish", "ash", "busybox"})
+INTERPRETERS = {
+    "python": "python", "node": "node", "nodejs": "node", "perl": "perl", "ruby": "ruby",
+    "php": "php", "deno": "deno", "bun": "node",
+}  # fmt: skip
+CODE_FLAGS = {
+    "python": ("-c",), "node": ("-e", "--eval", "-p", "--print"), "perl": ("-e", "-E"),
+    "ruby": ("-e",), "php": ("-r",), "deno": (),
+}  # fmt: skip
+STDIN_NAMES = ("/dev/stdin", "/proc/self/fd/0", "/dev/fd/0", "-")
+
+
+def analyze_command(cmd: SimpleCommand) -> list[Finding]:
+    if not cmd.argv:
+        return []
+    if cmd.scope.depth > 8:
+        from interlock.analyzers.shell import unparsed
+
+        return [unparsed(cmd.text, "wrappers nested too deep")]
+    name = cmd.name
+    if is_dynamic(cmd.argv[0]):
+        return [_dynamic_name(cmd)]
+    unwrapped = wrap.unwrap(cmd)
+    if unwrapped is not None:
+        return _follow(unwrapped, cmd)
+    base = _program(name)
+    if base in SHELLS or name in ("eval", "source", "."):
+        return _shell(cmd)
+    if base in INTERPRETERS:
+        return _interpreter(cmd, INTERPRETERS[base])
+    if name == "find":
+        from interlock.analyzers import find
+
+        return find.analyze(cmd, analyze_command)
+    from interlock.analyzers import clients
+
+    handled = clients.analyze(cmd)
+    if handled is not None:
+        return handled
+    from interlock.analyzers import catalog
+
+    return catalog.match(cmd)
+
+
+def _program(name: str) -> str:
+    """``python3.11`` -> ``python``; ``bash`` -> ``bash``."""
+    stripped = name.rstrip("0123456789.")
+    return stripped if stripped in INTERPRETERS else name
+
+
+def _follow(result: wrap.Unwrapped, outer: SimpleCommand) -> list[Finding]:
+    if result.script is not None:
+        from interlock.analyzers.shell import analyze_nested
+
+        scope = result.scope or outer.scope
+        return analyze_nested(result.script, scope, scope.cwd)
+    if not result.argv:
+        return []
+    inner = replace(
+        outer,
+        argv=result.argv,
+        assignments=outer.assignments + result.assignments,
+        via=(*outer.via, outer.name),
+        scope=result.scope or outer.scope,
+        stdin=None if result.stdin_unknown else outer.stdin,
+        stdin_unknown=result.stdin_unknown or outer.stdin_unknown,
+    )
+    return analyze_command(inner)
+
+
+def _dynamic_name(cmd: SimpleCommand) -> Finding:
+    return Finding(
+        operation="shell.dynamic_command",
+        summary=f"runs a program whose name is only known at run time (`{show(cmd.argv[0])}`)",
+        verdict=Verdict.ASK,
+        rule="shell.dynamic_command",
+        evidence=cmd.text,
+        floor=Verdict.ASK,
+    )
+
+
+def opaque(cmd: SimpleCommand, what: str, verdict: Verdict = Verdict.ASK) -> Finding:
+    """Code is run that cannot be inspected: at least ask, never allow."""
+    return Finding(
+        operation="shell.opaque_code",
+        summary=what,
+        verdict=verdict,
+        rule="shell.opaque_code",
+        environment=cmd.scope.environment,
+        evidence=cmd.text,
+        floor=Verdict.ASK,
+    )
+
+
+def _stdin_code(cmd: SimpleCommand, language: str) -> list[Finding] | None:
+    """Code read from standard input: analyzed when literal, ask when not."""
+    if cmd.stdin is not None and not cmd.stdin_unknown:
+        if language == "shell":
+            from interlock.analyzers.shell import analyze_nested
+
+            return analyze_nested(cmd.stdin, cmd.scope, cmd.scope.cwd)
+        return _code(cmd, language, cmd.stdin)
+    if cmd.stdin_unknown:
+        return [
+            opaque(
+                cmd,
+                f"pipes content that cannot be inspected (a download, decoded data or a file) "
+                f"into {cmd.name}, which runs it",
+            )
+        ]
+    return None
+
+
+def _shell(cmd: SimpleCommand) -> list[Finding]:
+    from interlock.analyzers.shell import analyze_nested
+
+    args = list(cmd.argv[1:])
+    name = cmd.name
+    if name == "busybox" and args and args[0] in SHELLS:
+        args = args[1:]
+    if name == "eval":
+        if any(is_dynamic(a) for a in args):
+            return [opaque(cmd, "evaluates a string that is only known at run time")]
+        return analyze_nested(" ".join(args), cmd.scope, cmd.scope.cwd)
+    if name in ("source", "."):
+        if not args:
+            return []
+        target = args[0]
+        if target in STDIN_NAMES or is_dynamic(target):
+            found = _stdin_code(cmd, "shell")
+            if found is not None and target in STDIN_NAMES:
+                return found
+            return [opaque(cmd, f"sources code that cannot be inspected ({show(target)})")]
+        return []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            index += 1
+            break
+        if arg.startswith("-") and not arg.startswith("--") and "c" in arg[1:]:
+            if index + 1 >= len(args):
+                return [opaque(cmd, "runs a shell with -c but no command")]
+            script = args[index + 1]
+            if is_dynamic(script) and script.strip(DYN + " ") == "":
+                return [opaque(cmd, "runs a shell command that is only known at run time")]
+            return analyze_nested(script.replace(DYN, "__unknown__"), cmd.scope, cmd.scope.cwd)
+        if arg in ("-o", "-O", "+o", "+O", "--rcfile", "--init-file"):
+            index += 2
+            continue
+        if arg.startswith(("-", "+")) and arg not in ("-", "-s"):
+            index += 1
+            continue
+        break
+    rest = args[index:]
+    if not rest or rest[0] in ("-", "-s", *STDIN_NAMES):
+        found = _stdin_code(cmd, "shell")
+        return found or []
+    if is_dynamic(rest[0]):
+        return [opaque(cmd, f"runs a script whose path is only known at run time ({show(rest[0])})")]
+    # A script file from the project: its content is not inspected here; hooks are not the
+    # boundary (ARCHITECTURE.md), the gateways are.
+    return []
+
+
+def _interpreter(cmd: SimpleCommand, language: str) -> list[Finding]:
+    args = list(cmd.argv[1:])
+    flags = CODE_FLAGS[language]
+    if language == "deno":
+        if len(args) >= 2 and args[0] == "eval":
+            return _code(cmd, language, args[1])
+        return []
+    for index, arg in enumerate(args):
+        if language == "perl" and arg.startswith("-") and not arg.startswith("--"):
+            if arg[-1] in "eE" and index + 1 < len(args):
+                return _code(cmd, language, args[index + 1])
+        if arg in flags and index + 1 < len(args):
+            return _code(cmd, language, args[index + 1])
+        for flag in flags:
+            if len(flag) == 2 and arg.startswith(flag) and len(arg) > 2 and arg[1] != "-":
+                return _code(cmd, language, arg[2:])
+        if arg == "-m" or not arg.startswith("-"):
+            if arg == "-" :
+                return _stdin_code(cmd, language) or []
+            return []
+    found = _stdin_code(cmd, language)
+    return found or []
+
+
+def _code(cmd: SimpleCommand, language: str, code: str) -> list[Finding]:
+    """Findings for an interpreter one-liner, from the effects :mod:`.interpreters` reports."""
+    if is_dynamic(code) and not code.replace(DYN, "").strip():
+        return [opaque(cmd, f"runs {language} code that is only known at run time")]
+    from interlock.analyzers import effects
+
+    return effects.findings(cmd, language, code.replace(DYN, "__unknown__"), analyze_command)

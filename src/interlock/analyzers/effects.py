@@ -1,0 +1,91 @@
+"""Interpreter one-liners: the effects :mod:`.interpreters` finds, judged like shell commands.
+
+``python3 -c 'import shutil; shutil.rmtree("/")'`` deletes ``/`` as surely as ``rm -rf /``; a
+literal ``os.system("rm -rf ~")`` is the shell command it names; code that cannot be read
+(``exec(base64…)``, a non-literal path) is at least ask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal, cast
+
+from interlock.analyzers import SimpleCommand, show
+from interlock.decisions import Finding, Verdict
+
+Language = Literal["python", "node", "perl", "ruby", "php", "deno"]
+
+
+def findings(
+    cmd: SimpleCommand,
+    language: str,
+    code: str,
+    analyze_command: Callable[[SimpleCommand], list[Finding]],
+) -> list[Finding]:
+    from interlock.analyzers import interpreters
+    from interlock.analyzers.shell import analyze_nested
+    from interlock.paths import DELETE_VERDICT, WRITE_VERDICT, describe, place_of
+
+    out: list[Finding] = []
+    for effect in interpreters.scan(cast(Language, language), code):
+        detail = effect.detail or language
+        if effect.kind == "shell":
+            if effect.target is None:
+                out.append(_opaque(cmd, f"{detail} runs a command only known at run time"))
+            else:
+                out.extend(analyze_nested(effect.target, cmd.scope, cmd.scope.cwd))
+        elif effect.kind in ("delete", "write"):
+            if effect.target is None:
+                out.append(_opaque(cmd, f"{detail} {effect.kind}s a path only known at run time"))
+                continue
+            place = place_of(effect.target, cmd.scope)
+            table = DELETE_VERDICT if effect.kind == "delete" and effect.recursive else WRITE_VERDICT
+            verdict = table[place]
+            if verdict is Verdict.ALLOW:
+                continue
+            verb = "recursively deletes" if effect.recursive else (
+                "deletes" if effect.kind == "delete" else "overwrites"
+            )
+            out.append(
+                Finding(
+                    operation="fs.delete_recursive" if effect.recursive else f"fs.{effect.kind}",
+                    summary=f"{verb} {describe(effect.target, place)} ({detail})",
+                    verdict=verdict,
+                    rule=f"interpreter.{language}.{effect.kind}",
+                    targets=(show(effect.target),),
+                    environment=cmd.scope.environment,
+                    reversible=False,
+                    evidence=cmd.text,
+                )
+            )
+        elif effect.kind == "sql":
+            if effect.target is None:
+                out.append(_opaque(cmd, f"{detail} runs SQL only known at run time"))
+            else:
+                from interlock.analyzers import sql
+
+                out.extend(sql.analyze(effect.target, "postgres", cmd.scope))
+        elif effect.kind == "http":
+            if effect.target is None:
+                method = (effect.method or "").upper()
+                if method not in ("GET", "HEAD", "OPTIONS"):
+                    out.append(_opaque(cmd, f"{detail} sends a request to an unknown address"))
+            else:
+                from interlock.analyzers import http
+
+                out.extend(http.analyze(effect.method or "GET", effect.target, {}, "", cmd.scope))
+        else:
+            out.append(_opaque(cmd, f"runs {language} code that cannot be inspected ({detail})"))
+    return out
+
+
+def _opaque(cmd: SimpleCommand, what: str) -> Finding:
+    return Finding(
+        operation="shell.opaque_code",
+        summary=what,
+        verdict=Verdict.ASK,
+        rule="shell.opaque_code",
+        environment=cmd.scope.environment,
+        evidence=cmd.text,
+        floor=Verdict.ASK,
+    )

@@ -1,0 +1,533 @@
+"""Shell analysis on tree-sitter-bash: every simple command a string would run.
+
+Never regexes over the raw string (peers.md §b.3: chaining, absolute paths, brace groups and
+wrappers walked past every string-matching guard). The walk:
+
+1. Parse with tree-sitter-bash. ``has_error`` means the parser did not understand the input:
+   that is at least ``ask`` (``shell.unparsed``), and whatever could be read is still judged.
+2. Visit every node. Lists, pipelines, subshells, brace groups, loops, conditionals, functions,
+   command and process substitutions, heredocs and herestrings all yield their simple commands.
+3. Resolve each word's quotes; what only exists at run time (``$DIR``, ``$(…)``) becomes
+   :data:`~interlock.analyzers.DYN`. Plain assignments earlier in the same string are followed
+   (``D=/; rm -rf $D``), as is ``cd`` (``cd / && rm -rf *``).
+4. Hand each :class:`~interlock.analyzers.SimpleCommand` to :mod:`.commands`, which unwraps
+   wrappers and asks the catalogs.
+5. Output redirections are judged by where they write (``: > /etc/passwd``).
+
+The parse is cached per input string: a hook asks once, but the corpus and benchmarks repeat.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+from tree_sitter import Language, Node, Parser, Tree
+
+from interlock.analyzers import DYN, Scope, SimpleCommand, show
+from interlock.config import MAX_INPUT_BYTES
+from interlock.decisions import Finding, Verdict
+
+MAX_DEPTH = 8
+"""Nested ``bash -c`` / ``eval`` levels followed before giving up with ``ask``."""
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Parser:
+    import tree_sitter_bash
+
+    return Parser(Language(tree_sitter_bash.language()))
+
+
+@lru_cache(maxsize=256)
+def _parse(source: bytes) -> Tree:
+    return _parser().parse(source)
+
+
+def analyze(command: str, scope: Scope) -> list[Finding]:
+    """Findings for a whole shell string (a hook's ``command``, a ``bash -c`` argument)."""
+    from interlock.analyzers import commands
+
+    findings: list[Finding] = []
+    data = command.encode("utf-8", "surrogateescape")
+    if len(data) > MAX_INPUT_BYTES:
+        return [unparsed(command, "the command is over 1 MB, too large to inspect")]
+    if scope.depth > MAX_DEPTH:
+        return [unparsed(command, f"wrappers nested more than {MAX_DEPTH} deep")]
+    tree = _parse(data)
+    if tree.root_node.has_error:
+        findings.append(unparsed(command, "the shell parser could not read it: " + _error_at(tree)))
+    walker = _Walker(scope, data)
+    walker.visit(tree.root_node, _State(cwd=scope.cwd, variables={}))
+    findings.extend(walker.findings)
+    for simple in walker.commands:
+        findings.extend(commands.analyze_command(simple))
+    return findings
+
+
+def unparsed(text: str, why: str) -> Finding:
+    return Finding(
+        operation="shell.unparsed",
+        summary=f"cannot tell what this does ({why})",
+        verdict=Verdict.ASK,
+        rule="shell.unparsed",
+        evidence=_short(text),
+        floor=Verdict.ASK,
+    )
+
+
+def _error_at(tree: Tree) -> str:
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            row, col = node.start_point
+            return f"syntax error at line {row + 1}, column {col + 1}"
+        stack.extend(reversed(node.children))
+    return "syntax error"
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass
+class _State:
+    """What the walk knows at a point of the script; copied into subshells."""
+
+    cwd: str | None
+    variables: dict[str, str]
+    stdin: str | None = None
+    stdin_unknown: bool = False
+
+    def fork(self) -> _State:
+        return _State(cwd=self.cwd, variables=dict(self.variables))
+
+
+# Node types whose children are walked in order, sharing state (cd and assignments carry on).
+_SEQUENTIAL = frozenset(
+    """program list compound_statement do_group if_statement elif_clause else_clause
+    while_statement until_statement for_statement c_style_for_statement case_statement
+    case_item negated_command test_command function_definition""".split()
+)
+# Node types that run in a child shell: state changes do not leak out.
+_FORKED = frozenset({"subshell", "command_substitution", "process_substitution"})
+
+_KNOWN_VARIABLES = ("HOME", "PWD", "USER")
+
+
+@dataclass
+class _Walker:
+    scope: Scope
+    source: bytes
+    commands: list[SimpleCommand] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    # -- traversal -----------------------------------------------------------------------
+
+    def visit(self, node: Node, state: _State) -> None:
+        kind = node.type
+        if kind == "comment" or kind == "heredoc_body" and not node.named_children:
+            return
+        if kind == "command":
+            self._command(node, state, redirects=[])
+        elif kind == "redirected_statement":
+            self._redirected(node, state)
+        elif kind == "pipeline":
+            self._pipeline(node, state)
+        elif kind in _FORKED:
+            self._children(node, state.fork())
+        elif kind == "variable_assignment":
+            self._assignment(node, state)
+        elif kind == "declaration_command":
+            for child in node.named_children:
+                if child.type == "variable_assignment":
+                    self._assignment(child, state)
+                else:
+                    self._substitutions(child, state)
+        elif kind in ("for_statement", "select_statement"):
+            variable = node.child_by_field_name("variable")
+            if variable is not None:
+                state.variables.pop(self.text(variable), None)
+            self._children(node, state)
+        elif kind == "command_name" or kind in _SEQUENTIAL:
+            self._children(node, state)
+        else:
+            self._substitutions(node, state)
+
+    def _children(self, node: Node, state: _State) -> None:
+        for child in node.children:
+            self.visit(child, state)
+
+    def _substitutions(self, node: Node, state: _State) -> None:
+        """Commands hidden inside words: ``$(…)``, backticks, ``<(…)``, ``${x:-$(…)}``."""
+        for child in node.children:
+            if child.type in ("command_substitution", "process_substitution"):
+                self._command_substitution(child, state)
+            elif child.type == "heredoc_body":
+                self._substitutions(child, state)
+            elif child.child_count:
+                self._substitutions(child, state)
+
+    def _command_substitution(self, node: Node, state: _State) -> None:
+        inner = self.text(node)
+        if inner.startswith("`") and "\\`" in inner:
+            # Nested backticks: bash un-escapes \` and \\ and parses the body again
+            # (deps.md §1, the one case tree-sitter gets wrong on its own).
+            body = inner[1:-1].replace("\\\\", "\\").replace("\\`", "`")
+            self.findings.extend(analyze_nested(body, self.scope, state.cwd))
+            return
+        self._children(node, state.fork())
+
+    def text(self, node: Node) -> str:
+        return self.source[node.start_byte : node.end_byte].decode("utf-8", "surrogateescape")
+
+    # -- statements ----------------------------------------------------------------------
+
+    def _assignment(self, node: Node, state: _State) -> None:
+        self._substitutions(node, state)
+        name_node = node.child_by_field_name("name")
+        value_node = node.child_by_field_name("value")
+        if name_node is None:
+            return
+        name = self.text(name_node)
+        value = "" if value_node is None else self.word(value_node, state)
+        if name in _KNOWN_VARIABLES or name.isidentifier():
+            state.variables[name] = value
+
+    def _redirected(self, node: Node, state: _State) -> None:
+        body = node.child_by_field_name("body")
+        redirects = [c for c in node.children if c is not body]
+        if body is not None and body.type == "command":
+            self._command(body, state, redirects)
+        else:
+            if body is not None:
+                self.visit(body, state)
+            for redirect in redirects:
+                self._redirect(redirect, state)
+
+    def _pipeline(self, node: Node, state: _State) -> None:
+        producer: Node | None = None
+        incoming: str | None = state.stdin
+        decoded = False
+        for child in node.named_children:
+            # Every element of a pipeline runs in its own subshell.
+            element = state.fork()
+            if producer is not None:
+                decoded = decoded or self._is_decoder(producer, state)
+                incoming = self._output_of(producer, state, incoming)
+                element.stdin, element.stdin_unknown = incoming, incoming is None
+                if decoded and self._runs_code(child, state):
+                    # Encoding a command to hide it from review is a reason to ask, whatever
+                    # it decodes to (issue #2: decoded base64/hex fed to a shell).
+                    self.findings.append(
+                        Finding(
+                            operation="shell.obfuscated",
+                            summary="decodes hidden text and runs it as code",
+                            verdict=Verdict.ASK,
+                            rule="shell.decode_to_shell",
+                            evidence=_short(self.text(node)),
+                            floor=Verdict.ASK,
+                        )
+                    )
+            self.visit(child, element)
+            producer = child
+
+    def _name_of(self, node: Node, state: _State) -> tuple[str, list[str]]:
+        command = node.child_by_field_name("body") if node.type == "redirected_statement" else node
+        if command is None or command.type != "command":
+            return "", []
+        name_node = command.child_by_field_name("name")
+        name = self.word(name_node, state) if name_node is not None else ""
+        return name.rsplit("/", 1)[-1], [self.word(w, state) for w in _argument_nodes(command)]
+
+    def _is_decoder(self, node: Node, state: _State) -> bool:
+        name, argv = self._name_of(node, state)
+        return (name == "base64" and any(a in ("-d", "--decode", "-D") for a in argv)) or (
+            name == "xxd" and "-r" in argv
+        ) or name in ("openssl", "gunzip", "zcat", "uudecode")
+
+    def _runs_code(self, node: Node, state: _State) -> bool:
+        from interlock.analyzers.commands import INTERPRETERS, SHELLS
+
+        name, _ = self._name_of(node, state)
+        return name in SHELLS or name.rstrip("0123456789.") in INTERPRETERS or name in (
+            "eval", "source", ".", "xargs"
+        )
+
+    def _output_of(self, node: Node, state: _State, incoming: str | None) -> str | None:
+        """What a pipeline element writes, when it can be known without running it.
+
+        ``echo``/``printf`` of literals, ``cat <<EOF``, and decoders of known input
+        (``echo cm0gLXJmIC8K | base64 -d | sh`` is judged as ``rm -rf /``).
+        """
+        command = node.child_by_field_name("body") if node.type == "redirected_statement" else node
+        if command is None or command.type != "command":
+            return None
+        argv = [self.word(w, state) for w in _argument_nodes(command)]
+        name_node = command.child_by_field_name("name")
+        name = self.word(name_node, state) if name_node is not None else ""
+        if any(DYN in a for a in argv) or DYN in name:
+            return None
+        if name == "echo":
+            words = [a for a in argv if a not in ("-n", "-e", "-E")]
+            return " ".join(words) + "\n"
+        if name == "printf" and argv and "%" not in argv[0]:
+            return codecs.decode(argv[0], "unicode_escape") if "\\" in argv[0] else argv[0]
+        if incoming is not None and name in ("base64", "xxd", "cat", "tr", "rev"):
+            return _decode(name, argv, incoming)
+        if name == "cat" and not argv and node.type == "redirected_statement":
+            for redirect in node.children:
+                body = _heredoc_body(redirect, self)
+                if body is not None:
+                    return body
+        return None
+
+    def _command(self, node: Node, state: _State, redirects: list[Node]) -> None:
+        self._substitutions(node, state)
+        assignments: list[tuple[str, str]] = []
+        argv: list[str] = []
+        stdin, stdin_unknown = state.stdin, state.stdin_unknown
+        for child in node.children:
+            field_name = _field_name(node, child)
+            if child.type == "variable_assignment":
+                name_node = child.child_by_field_name("name")
+                value_node = child.child_by_field_name("value")
+                if name_node is not None:
+                    value = "" if value_node is None else self.word(value_node, state)
+                    assignments.append((self.text(name_node), value))
+            elif child.type in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
+                redirects.append(child)
+            elif field_name in ("name", "argument") or child.type == "command_name":
+                argv.extend(self.words(child, state))
+        for redirect in redirects:
+            body = _heredoc_body(redirect, self)
+            if body is not None:
+                stdin, stdin_unknown = body, False
+                if redirect.type == "heredoc_redirect" and _heredoc_expands(redirect, self):
+                    self._substitutions(redirect, state)
+            elif redirect.type == "herestring_redirect":
+                value = self._herestring(redirect, state)
+                stdin, stdin_unknown = value, value is None
+            else:
+                self._redirect(redirect, state)
+        scope = replace(self.scope, cwd=state.cwd)
+        simple = SimpleCommand(
+            argv=tuple(argv),
+            text=self.text(node),
+            scope=scope,
+            assignments=tuple(assignments),
+            stdin=stdin,
+            stdin_unknown=stdin_unknown,
+        )
+        if argv:
+            self.commands.append(simple)
+            self._track_cd(argv, state)
+        else:
+            for name, value in assignments:
+                state.variables[name] = value
+
+    def _track_cd(self, argv: list[str], state: _State) -> None:
+        if argv[0] not in ("cd", "pushd", "popd"):
+            return
+        from interlock.paths import resolve
+
+        target = [a for a in argv[1:] if not a.startswith("-")]
+        if argv[0] == "popd" or (target and target[0] == "-"):
+            state.cwd = None
+        elif not target:
+            state.cwd = self.scope.policy.home
+        else:
+            here = replace(self.scope, cwd=state.cwd)
+            path = resolve(target[0], here)
+            state.cwd = None if DYN in path else path
+
+    def _herestring(self, node: Node, state: _State) -> str | None:
+        for child in node.named_children:
+            value = self.word(child, state)
+            return None if DYN in value else value + "\n"
+        return None
+
+    def _redirect(self, node: Node, state: _State) -> None:
+        if node.type != "file_redirect":
+            return
+        operator = ""
+        target: Node | None = None
+        for child in node.children:
+            if not child.is_named:
+                operator = child.type
+            elif child.type != "file_descriptor":
+                target = child
+        if target is None or operator not in (">", ">|", "&>", "&>>") and operator != ">":
+            return
+        if operator == "&>>":
+            return
+        path = self.word(target, state)
+        if path.isdigit() or path == "-":
+            return
+        from interlock.paths import WRITE_VERDICT, describe, place_of
+
+        place = place_of(path, replace(self.scope, cwd=state.cwd))
+        verdict = WRITE_VERDICT[place]
+        if verdict is Verdict.ALLOW:
+            return
+        self.findings.append(
+            Finding(
+                operation="fs.overwrite",
+                summary=f"overwrites {describe(path, place)} with a `{operator}` redirection",
+                verdict=verdict,
+                rule="fs.redirect_truncate",
+                targets=(show(path),),
+                environment=self.scope.environment,
+                reversible=False,
+                evidence=_short(self.text(node.parent or node)),
+            )
+        )
+
+    # -- words ---------------------------------------------------------------------------
+
+    def words(self, node: Node, state: _State) -> list[str]:
+        """One node's words after brace expansion (``/{etc,usr}`` is two words)."""
+        word = self.word(node, state)
+        if node.type in ("concatenation", "word") and "{" in word and "," in word:
+            return _brace_expand(word)
+        return [word]
+
+    def word(self, node: Node, state: _State) -> str:
+        kind = node.type
+        if kind in ("word", "number", "command_name"):
+            if kind == "command_name":
+                return "".join(self.word(c, state) for c in node.children)
+            return _unescape(self.text(node))
+        if kind == "raw_string":
+            return self.text(node)[1:-1]
+        if kind == "ansi_c_string":
+            return _ansi_c(self.text(node)[2:-1])
+        if kind in ("string", "translated_string"):
+            return "".join(self._string_part(c, state) for c in node.children)
+        if kind == "concatenation":
+            return "".join(self.word(c, state) for c in node.children)
+        if kind in ("simple_expansion", "expansion"):
+            return self._expansion(node, state)
+        if kind == "string_content":
+            return self.text(node)
+        return DYN
+
+    def _string_part(self, node: Node, state: _State) -> str:
+        if node.type == '"' or node.type == '$"':
+            return ""
+        if node.type == "string_content":
+            return re.sub(r"\\([$`\"\\\n])", r"\1", self.text(node))
+        return self.word(node, state)
+
+    def _expansion(self, node: Node, state: _State) -> str:
+        names = [c for c in node.named_children if c.type == "variable_name"]
+        plain = len(node.named_children) == 1 and names
+        if not plain:
+            return DYN  # ${x:-…}, ${#x}, ${x/a/b}: only known at run time
+        name = self.text(names[0])
+        if name in state.variables:
+            return state.variables[name]
+        if name == "HOME":
+            return self.scope.policy.home
+        if name == "PWD" and state.cwd is not None:
+            return state.cwd
+        return DYN
+
+
+def analyze_nested(body: str, scope: Scope, cwd: str | None) -> list[Finding]:
+    """Analyze a string the shell will parse again (``bash -c``, ``eval``, backticks)."""
+    return analyze(body, replace(scope, cwd=cwd, depth=scope.depth + 1))
+
+
+def _decode(name: str, argv: list[str], data: str) -> str | None:
+    import base64
+    import binascii
+
+    try:
+        if name == "base64" and any(a in ("-d", "--decode", "-D") for a in argv):
+            return base64.b64decode("".join(data.split()), validate=False).decode("utf-8")
+        if name == "xxd" and "-r" in argv and "-p" in argv:
+            return binascii.unhexlify("".join(data.split())).decode("utf-8")
+        if name == "rev" and not argv:
+            return "\n".join(line[::-1] for line in data.split("\n"))
+        if name == "cat" and not argv:
+            return data
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def _argument_nodes(command: Node) -> Iterator[Node]:
+    for index, child in enumerate(command.children):
+        if command.field_name_for_child(index) == "argument":
+            yield child
+
+
+def _field_name(parent: Node, child: Node) -> str | None:
+    for index, candidate in enumerate(parent.children):
+        if candidate == child:
+            return parent.field_name_for_child(index)
+    return None
+
+
+def _heredoc_body(redirect: Node, walker: _Walker) -> str | None:
+    if redirect.type != "heredoc_redirect":
+        return None
+    for child in redirect.children:
+        if child.type == "heredoc_body":
+            return walker.text(child)
+    return ""
+
+
+def _heredoc_expands(redirect: Node, walker: _Walker) -> bool:
+    for child in redirect.children:
+        if child.type == "heredoc_start":
+            return not any(q in walker.text(child) for q in ("'", '"', "\\"))
+    return True
+
+
+def _unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
+    return re.sub(r"\\(.)", r"\1", text.replace("\\\n", ""))
+
+
+_ANSI = re.compile(r"\\(x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|[0-7]{1,3}|c.|.)")
+_SIMPLE_ESCAPES = {
+    "n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b",
+    "f": "\f", "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?",
+}  # fmt: skip
+
+
+def _ansi_c(body: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1)
+        if code[0] in "xuU":
+            return chr(int(code[1:], 16))
+        if code[0].isdigit():
+            return chr(int(code, 8))
+        if code[0] == "c":
+            return chr(ord(code[1]) & 0x1F)
+        return _SIMPLE_ESCAPES.get(code, "\\" + code)
+
+    return _ANSI.sub(one, body)
+
+
+_BRACE = re.compile(r"\{([^{}]*,[^{}]*)\}")
+
+
+def _brace_expand(word: str, limit: int = 64) -> list[str]:
+    match = _BRACE.search(word)
+    if match is None:
+        return [word]
+    out: list[str] = []
+    for option in match.group(1).split(","):
+        out.extend(_brace_expand(word[: match.start()] + option + word[match.end() :], limit))
+        if len(out) >= limit:
+            break
+    return out[:limit]
