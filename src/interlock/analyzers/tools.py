@@ -15,7 +15,7 @@ from interlock.analyzers import Scope, show
 from interlock.decisions import Finding, Verdict
 
 _DESTRUCTIVE_NAME = re.compile(
-    r"(delete|destroy|drop|remove|purge|wipe|truncate|terminate|reset|erase|revoke|rm\b)",
+    r"(delete|destroy|drop|remove|purge|wipe|truncate|terminate|reset|erase|revoke|\brm\b)",
     re.IGNORECASE,
 )
 _SQL_KEYS = ("sql", "query", "statement")

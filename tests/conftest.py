@@ -1,0 +1,26 @@
+"""Shared fixtures: a fixed project and home, so verdicts do not depend on the machine."""
+
+from __future__ import annotations
+
+import pytest
+
+from interlock.actions import ShellAction
+from interlock.config import Policy
+from interlock.decisions import Decision
+from interlock.engine import decide
+
+PROJECT = "/home/dev/app"
+HOME = "/home/dev"
+
+
+@pytest.fixture
+def policy() -> Policy:
+    return Policy(project_root=PROJECT, home=HOME)
+
+
+def shell(command: str, policy: Policy | None = None, env: str | None = None) -> Decision:
+    """Decide one shell command in the fixed project."""
+    return decide(
+        ShellAction(command=command, cwd=PROJECT, env=env),
+        policy or Policy(project_root=PROJECT, home=HOME),
+    )
