@@ -1,0 +1,70 @@
+"""`interlock init`: install the Interlock hook into each agent's settings, or undo it.
+
+The work is in :mod:`interlock.installer`; this module parses options and prints what was
+done and what a person still has to do (Codex runs no hook nobody has trusted, silently).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from interlock.hooks import AGENTS
+
+CODEX_TRUST = (
+    "Codex: hooks nobody has reviewed are skipped silently. Start `codex` in {where}, run "
+    "`/hooks` and trust the Interlock hook (automation: `codex exec "
+    "--dangerously-bypass-hook-trust`). Project hooks in .codex/ also need a trusted project."
+)
+NOTES = {
+    "claude-code": "Claude Code: hooks do not run under `--bare`, `--safe-mode` or with "
+    '"disableAllHooks": true in any settings file; check with `/hooks` in a session.',
+    "gemini": "Gemini CLI: hooks cannot ask a person, so Interlock's asks block with a message "
+    "saying what a person can do.",
+    "cursor": "Cursor: restart Cursor (or reload the window) so it reads hooks.json.",
+}
+
+
+@click.command("init")
+@click.option(
+    "--agent",
+    "agents",
+    multiple=True,
+    type=click.Choice(AGENTS),
+    help="Install for this agent (repeatable). Default: the agents the project uses, else all.",
+)
+@click.option("--user", is_flag=True, help="Install into the home-level settings instead.")
+@click.option("--undo", is_flag=True, help="Remove exactly what a previous init added.")
+@click.option(
+    "--project",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The project folder.",
+)
+def init(agents: tuple[str, ...], user: bool, undo: bool, project: Path) -> None:
+    """Merge the Interlock hook into Claude Code, Cursor, Codex and Gemini CLI settings."""
+    from interlock import installer
+
+    if undo:
+        for change in installer.undo(project, user=user):
+            click.echo(f"  {change.agent:<12} {change.path}: {change.what}")
+        click.secho("Interlock hooks removed.", fg="green")
+        return
+    changes = installer.install(project, agents, user=user)
+    for change in changes:
+        click.echo(f"  {change.agent:<12} {change.path}: {change.what}")
+    installed = [c.agent for c in changes if c.agent in AGENTS]
+    click.secho(
+        f"Interlock hook installed for {', '.join(installed)} "
+        f"(command: {installer.hook_command('<agent>')}).",
+        fg="green",
+    )
+    for agent in installed:
+        if agent == "codex":
+            where = "your home folder" if user else str(project.absolute())
+            click.secho("Next step: " + CODEX_TRUST.format(where=where), fg="yellow")
+        elif agent in NOTES:
+            click.echo(NOTES[agent])
+    click.echo("Undo with `interlock init --undo" + (" --user`." if user else "`."))
