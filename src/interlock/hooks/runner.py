@@ -85,7 +85,15 @@ def read_payload(stdin: BinaryIO) -> dict[str, Any]:
 
 
 def decide_call(call: Call) -> HookResult:
-    """Decide every action of a call; the strictest decision answers for the call."""
+    """Decide every action of a call; the strictest decision answers for the call.
+
+    The policy is loaded even when there is nothing to decide, so a broken interlock.toml
+    blocks every call until it is fixed instead of only some of them.
+    """
+    from interlock.config import load_policy
+    from interlock.engine import decide
+
+    policy = load_policy(call.cwd)
     if not call.actions:
         return HookResult(
             Verdict.ALLOW,
@@ -94,10 +102,6 @@ def decide_call(call: Call) -> HookResult:
             event=call.event,
             permission_mode=call.permission_mode,
         )
-    from interlock.config import load_policy
-    from interlock.engine import decide
-
-    policy = load_policy(call.cwd)
     decided = [(action, decide(action, policy)) for action in call.actions]
     record(decided, policy.project_root)
     return combine(decided, call)
