@@ -130,6 +130,23 @@ def test_swapped_records_are_reported_as_reordered(tmp_path: Path) -> None:
     assert "line 3" in str(report.problems[0])
 
 
+def test_duplicated_record(tmp_path: Path) -> None:
+    log = fill(tmp_path / "a.jsonl", 3)
+    text = lines(log.path)
+    text.insert(2, text[1])
+    log.path.write_text("".join(text))
+    problems = verify(log.path).problems
+    assert {(p.kind, p.line) for p in problems} >= {("reordered", 3), ("duplicate", 3)}
+
+
+def test_records_deleted_from_the_start(tmp_path: Path) -> None:
+    log = fill(tmp_path / "a.jsonl", 3)
+    log.path.write_text("".join(lines(log.path)[1:]))
+    problems = verify(log.path).problems
+    assert (problems[0].kind, problems[0].line) == ("deleted", 1)
+    assert "seq jumps from 0 to 2" in problems[0].message
+
+
 def test_truncated_tail_is_caught_by_the_head_file(tmp_path: Path) -> None:
     log = fill(tmp_path / "a.jsonl", 5)
     log.path.write_text("".join(lines(log.path)[:3]))
@@ -169,7 +186,7 @@ def test_garbage_replacing_a_record_is_unparseable_and_deleted(tmp_path: Path) -
     text = lines(log.path)
     text[1] = '{"half": \n'
     log.path.write_text("".join(text))
-    assert kinds(verify(log.path)) == {"unparseable", "deleted"}
+    assert kinds(verify(log.path)) == {"unparseable", "deleted", "head"}
 
 
 def test_incomplete_last_line_blocks_appends(tmp_path: Path) -> None:

@@ -478,7 +478,7 @@ def _check_tail(
     if head["hash"] == last:
         if head["count"] != count:
             message = f"the head file counts {head['count']} records, the log holds {count}"
-            problems.append(Problem("deleted", message))
+            problems.append(Problem("head", message))
         return
     if count >= 2 and head["count"] == count - 1 and head["hash"] == entries[-2][1]["hash"]:
         notes.append("the head file is one record behind (an append was interrupted)")
