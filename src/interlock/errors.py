@@ -45,7 +45,7 @@ class HookInputError(InterlockError):
 
 
 class AuditError(InterlockError):
-    hint = "check that the audit folder exists and is writable (INTERLOCK_AUDIT_DIR)"
+    hint = "check that the audit folder exists and is writable (INTERLOCK_AUDIT_LOG)"
 
 
 class AuditTamperError(AuditError):
