@@ -28,9 +28,13 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from interlock.analyzers import Scope
 from interlock.decisions import Finding, Verdict
+
+if TYPE_CHECKING:
+    from interlock.analyzers.interpreters import Token
 
 __all__ = ["DIALECTS", "analyze"]
 
@@ -294,7 +298,7 @@ def _pass(sql: str, ctx: _Ctx, *, escapes: bool) -> list[Finding]:
     toks, error = _lex(sql, ctx.dialect, escapes)
     findings: list[Finding] = []
     for stmt in _statements(toks):
-        findings.extend(_statement(stmt, sql, ctx))
+        findings.extend(_statement(stmt, _short(sql[stmt[0].start : stmt[-1].end]), ctx))
     if error is not None:
         findings.append(ctx.find("db.unparsed", f"contains SQL Interlock cannot read: {error}",
                                  "sql.unparsed", _short(sql), floor=Verdict.ASK))  # fmt: skip
@@ -367,8 +371,10 @@ _BLOCK_WORDS = frozenset({"BEGIN", "THEN", "ELSE", "LOOP", "DECLARE", "EXCEPTION
 _DML = frozenset({"DELETE", "UPDATE"})
 
 
-def _statement(toks: list[_Tok], sql: str, ctx: _Ctx) -> list[Finding]:
-    ev = _short(sql[toks[0].start : toks[-1].end])
+def _statement(toks: list[_Tok], ev: str, ctx: _Ctx) -> list[Finding]:
+    """One statement's findings; ``ev`` is its text, shown as evidence."""
+    if not toks:
+        return []
     if toks[0].kind == "meta":
         return _meta(toks[0].text, ev, ctx)
     i = 0
@@ -505,7 +511,7 @@ def _drop(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
     if kind == "OWNED":
         summary = f"drops every object owned by {what}"
     else:
-        summary = f"drops {noun} {what}"
+        summary = f"drops {noun}{'s' if len(names) > 1 else ''} {what}"
     if "CASCADE" in rest:
         summary += ", and with CASCADE every object that depends on it"
         reversible = False if reversible is not True else None
@@ -604,7 +610,7 @@ def _prepare(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
         j = _span_end(toks, j + 1) + 1
     note = f" (prepared as {name}; it runs on EXECUTE)"
     if _w(toks, j) == "AS":
-        return _statement(toks[j + 1 :], _join(toks[j + 1 :]), ctx.inner(note=note)) if j + 1 < len(toks) else []
+        return _statement(toks[j + 1 :], ev, ctx.inner(note=note))
     if _w(toks, j) == "FROM" and j + 1 < len(toks) and toks[j + 1].kind == "str":
         return _text(toks[j + 1].text, ctx.inner(note=note))
     return [ctx.find("db.dynamic_sql", f"prepares statement {name} from text built at run time",
@@ -612,7 +618,7 @@ def _prepare(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
 
 
 def _join(toks: list[_Tok]) -> str:
-    """Rebuild offsets-free text for a token slice: only used for evidence of inner statements."""
+    """Text rebuilt from tokens, for client commands whose arguments were lexed as SQL."""
     return " ".join(repr(t.text) if t.kind == "str" else t.text for t in toks)
 
 
@@ -646,7 +652,6 @@ def _attach(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
     return [ctx.find("db.attach", "attaches (and may create) another database file", "sql.attach", ev)]
 
 
-_Handler = "Callable[[list[_Tok], int, str, _Ctx], list[Finding]]"
 _HEADS = {
     "DROP": _drop,
     "TRUNCATE": _truncate,
@@ -680,7 +685,7 @@ def _explain(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
         j += 1
     if not runs or j >= len(toks):
         return []
-    return _statement(toks[j:], _join(toks[j:]), ctx.inner(note=" (EXPLAIN ANALYZE runs it)"))
+    return _statement(toks[j:], ev, ctx.inner(note=" (EXPLAIN ANALYZE runs it)"))
 
 
 _SERVER_FILES = frozenset(
@@ -723,3 +728,160 @@ def _meta(line: str, ev: str, ctx: _Ctx) -> list[Finding]:
         return [ctx.find("db.dynamic_sql", "runs each result of the query as SQL (\\gexec)",
                          "sql.dynamic", ev, floor=Verdict.ASK)]  # fmt: skip
     return []
+
+
+# --------------------------------------------------------------------------------------- Redis
+
+_REDIS: dict[str, tuple[str, str, bool | None]] = {
+    "FLUSHALL": ("db.flushall", "deletes every key in every Redis database", False),
+    "FLUSHDB": ("db.flushdb", "deletes every key in the selected Redis database", False),
+    "DEL": ("db.delete_keys", "deletes Redis keys {args}", False),
+    "UNLINK": ("db.delete_keys", "deletes Redis keys {args}", False),
+    "CONFIG SET": ("db.config_set", "changes the Redis server's configuration ({args})", None),
+    "SHUTDOWN": ("db.shutdown", "shuts the Redis server down", None),
+    "DEBUG": ("db.debug", "runs DEBUG {args}, which can crash or stall the server", None),
+    "SCRIPT FLUSH": ("db.script_flush", "removes every cached Lua script", None),
+    "FUNCTION FLUSH": ("db.script_flush", "removes every Redis function library", None),
+    "FUNCTION DELETE": ("db.script_flush", "removes the Redis function library {args}", None),
+    "SWAPDB": ("db.swapdb", "swaps two Redis databases ({args})", None),
+    "REPLICAOF": ("db.replicaof", "makes the server a replica, replacing its data with the primary's", False),
+    "SLAVEOF": ("db.replicaof", "makes the server a replica, replacing its data with the primary's", False),
+    "MODULE LOAD": ("db.native_code", "loads a native module into Redis ({args})", None),
+}  # fmt: skip
+_REDIS_OPAQUE = frozenset({"EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"})
+
+
+def _redis(text: str, ctx: _Ctx) -> list[Finding]:
+    """redis-cli input: one command a line; quotes as redis-cli reads them."""
+    out: list[Finding] = []
+    for line in text.splitlines():
+        try:
+            words = shlex.split(line, comments=False)
+        except ValueError:
+            out.append(ctx.find("db.unparsed", "contains a Redis command Interlock cannot read (unclosed quote)",
+                                "redis.unparsed", _short(line), floor=Verdict.ASK))  # fmt: skip
+            continue
+        if words and words[0].isdigit():  # redis-cli's "N COMMAND" repeats a command N times
+            words = words[1:]
+        if not words:
+            continue
+        cmd = words[0].upper()
+        pair = f"{cmd} {words[1].upper()}" if len(words) > 1 else cmd
+        key, args = (pair, words[2:]) if pair in _REDIS else (cmd, words[1:])
+        if cmd in _REDIS_OPAQUE:
+            out.append(ctx.find("db.eval", "runs a server-side Redis script Interlock does not read",
+                                "redis.eval", _short(line), floor=Verdict.ASK))  # fmt: skip
+            continue
+        if key not in _REDIS or (cmd in {"REPLICAOF", "SLAVEOF"} and [a.upper() for a in args] == ["NO", "ONE"]):
+            continue
+        operation, summary, reversible = _REDIS[key]
+        shown = " ".join(args[:5]) + (" …" if len(args) > 5 else "")
+        out.append(ctx.find(operation, summary.format(args=shown).replace(" ()", ""), f"redis.{key.lower().replace(' ', '_')}",
+                            _short(line), targets=tuple(args) if cmd in {"DEL", "UNLINK"} else (),
+                            reversible=reversible))  # fmt: skip
+    return out
+
+
+# ------------------------------------------------------------------------------------- MongoDB
+
+_MONGO: dict[str, tuple[str, str, str]] = {
+    # method: (operation, summary with {target}, when: "always" | "empty" (no filter or {}))
+    "dropDatabase": ("db.drop_database", "drops MongoDB database {target}; the data is lost", "always"),
+    "drop": ("db.drop_table", "drops the MongoDB collection {target}; the data is lost", "always"),
+    "deleteMany": ("db.delete_all_rows", "deletes every document of {target}", "empty"),
+    "remove": ("db.delete_all_rows", "deletes every document of {target}", "empty"),
+    "updateMany": ("db.update_all_rows", "updates every document of {target}", "empty"),
+    "dropUser": ("db.drop_role", "drops a MongoDB user", "always"),
+    "dropAllUsers": ("db.drop_role", "drops every user of the MongoDB database {target}", "always"),
+}  # fmt: skip
+_MONGO_COMMANDS = re.compile(r"""["']?\b(dropDatabase|drop|dropAllUsersFromDatabase|dropUser)\b["']?\s*:""")
+
+
+def _mongo(code: str, ctx: _Ctx) -> list[Finding]:
+    """mongosh JavaScript: destructive collection and database methods, found on real tokens."""
+    from interlock.analyzers.interpreters import lex
+
+    toks, error = lex("node", code)
+    out: list[Finding] = []
+    for k in range(1, len(toks) - 1):
+        tok = toks[k]
+        if tok.kind != "name" or toks[k - 1].text != "." or toks[k + 1].text != "(":
+            continue
+        close = _js_close(toks, k + 1)
+        ev = _short(code[_js_receiver(toks, k - 1) : toks[close].end if close < len(toks) else len(code)])
+        if tok.text in ("runCommand", "adminCommand"):
+            args = code[toks[k + 1].end : toks[close].start if close < len(toks) else len(code)]
+            m = _MONGO_COMMANDS.search(args)
+            if m:
+                operation = "db.drop_database" if m.group(1) == "dropDatabase" else "db.drop_table"
+                out.append(ctx.find(operation, f"runs the MongoDB command {m.group(1)}; the data is lost",
+                                    "mongo.command", ev, reversible=False))  # fmt: skip
+            continue
+        if tok.text not in _MONGO:
+            continue
+        operation, summary, when = _MONGO[tok.text]
+        inside = [t.text for t in toks[k + 2 : close]]
+        if when == "empty" and not (inside == [] or inside[:2] == ["{", "}"] and inside[2:3] in ([], [","])):
+            continue
+        receiver = code[_js_receiver(toks, k - 1) : toks[k - 1].start]
+        target = _mongo_target(receiver)
+        out.append(ctx.find(operation, summary.format(target=target), f"mongo.{tok.text.lower()}", ev,
+                            targets=(target,), reversible=False))  # fmt: skip
+    if error is not None:
+        out.append(ctx.find("db.unparsed", f"contains MongoDB shell code Interlock cannot read: {error}",
+                            "mongo.unparsed", _short(code), floor=Verdict.ASK))  # fmt: skip
+    return out
+
+
+def _js_close(toks: list[Token], k: int) -> int:
+    """Index of the bracket closing the one at ``k`` (len(toks) when it never closes)."""
+    depth = 0
+    for j in range(k, len(toks)):
+        if toks[j].kind == "op" and toks[j].text in "([{":
+            depth += 1
+        elif toks[j].kind == "op" and toks[j].text in ")]}":
+            depth -= 1
+            if depth == 0:
+                return j
+    return len(toks)
+
+
+def _js_receiver(toks: list[Token], dot: int) -> int:
+    """Start offset of the member chain before ``toks[dot]``: ``db.getCollection("x")``."""
+    start, j = toks[dot].start, dot - 1
+    while j >= 0:
+        t = toks[j]
+        if t.kind == "op" and t.text in ")]":
+            depth = 0
+            while j >= 0:
+                if toks[j].kind == "op" and toks[j].text in ")]":
+                    depth += 1
+                elif toks[j].kind == "op" and toks[j].text in "([":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j -= 1
+            if j < 0:
+                break
+            start, j = toks[j].start, j - 1
+        elif t.kind in ("name", "str"):
+            start = t.start
+            if j >= 1 and toks[j - 1].kind == "op" and toks[j - 1].text == ".":
+                j -= 2
+            else:
+                break
+        else:
+            break
+    return start
+
+
+def _mongo_target(receiver: str) -> str:
+    m = re.fullmatch(r"""\s*db\s*\.\s*(?:getCollection\s*\(\s*["'](.+?)["']\s*\)|(\w+))\s*""", receiver)
+    if m:
+        return m.group(1) or m.group(2)
+    m = re.fullmatch(r"""\s*db\s*\.\s*getSiblingDB\s*\(\s*["'](.+?)["']\s*\)\s*""", receiver)
+    if m:
+        return m.group(1)
+    if re.fullmatch(r"\s*db\s*", receiver):
+        return "(the current one)"
+    return receiver.strip() or "(the current one)"
