@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from interlock.actions import ShellAction, ToolCallAction
+from interlock.actions import Action, ShellAction, ToolCallAction
 from interlock.hooks import claude_code
 from test_hooks_support import (
     Sandbox,
@@ -71,7 +71,7 @@ def test_ordinary_file_tools_and_unknown_tools_are_allowed(box: Sandbox) -> None
 
 
 def test_parse_maps_each_tool_to_actions(tmp_path: Path) -> None:
-    def actions(tool: str, tool_input: dict[str, object]) -> tuple[object, ...]:
+    def actions(tool: str, tool_input: dict[str, object]) -> tuple[Action, ...]:
         return claude_code.parse(claude(tmp_path, tool, tool_input)).actions
 
     (bash,) = actions("Bash", {"command": "ls"})
