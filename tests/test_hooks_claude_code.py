@@ -11,7 +11,7 @@ from pathlib import Path
 
 from interlock.actions import Action, ShellAction, ToolCallAction
 from interlock.hooks import claude_code
-from test_hooks_support import (
+from tests.test_hooks_support import (
     Sandbox,
     box,  # noqa: F401 - fixture
     claude,

@@ -9,7 +9,7 @@ import pytest
 from interlock.actions import ShellAction, ToolCallAction
 from interlock.errors import HookInputError
 from interlock.hooks import codex as adapter
-from test_hooks_support import (
+from tests.test_hooks_support import (
     Sandbox,
     box,  # noqa: F401 - fixture
     codex,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from interlock.actions import ShellAction, ToolCallAction
 from interlock.hooks import cursor as adapter
-from test_hooks_support import (
+from tests.test_hooks_support import (
     Sandbox,
     box,  # noqa: F401 - fixture
     cursor,

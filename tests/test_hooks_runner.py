@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from interlock.hooks.runner import read_payload as parse_stdin
-from test_hooks_support import (
+from tests.test_hooks_support import (
     AGENTS,
     Sandbox,
     box,  # noqa: F401 - fixture
