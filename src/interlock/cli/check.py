@@ -31,6 +31,7 @@ from interlock.cli import render
 from interlock.config import MAX_INPUT_BYTES, Policy, load_policy
 from interlock.decisions import Decision
 from interlock.errors import InterlockError
+from interlock.secrets import mask_json
 
 KINDS = ("shell", "sql", "http", "terraform_plan")
 DIALECTS = ("postgres", "mysql", "sqlite", "redis", "mongodb")
@@ -335,7 +336,7 @@ def run_batch(
         row = _batch_row(line, number, policy=policy, cwd=cwd, env=env, on_decision=on_decision)
         if row.get("rule") == "check.internal-error":
             status = 1
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out.write(json.dumps(mask_json(row), ensure_ascii=False) + "\n")
         out.flush()
     return status
 

@@ -20,6 +20,7 @@ from interlock.cli import render
 from interlock.cli.check import Command, action_options, build_action, decide_or_raise
 from interlock.config import Policy, Rule, load_policy
 from interlock.decisions import Decision, Finding, Verdict
+from interlock.secrets import mask, mask_json
 
 
 class Group(click.Group):
@@ -88,7 +89,7 @@ def _explain_text(steps: list[dict[str, Any]], decision: Decision, color: bool) 
     lines: list[str] = []
     for number, step in enumerate(steps, 1):
         finding = step["finding"]
-        lines.append(f"finding {number}: {finding['operation']}: {finding['summary']}")
+        lines.append(f"finding {number}: {finding['operation']}: {mask(finding['summary'])}")
         lines.append(
             f"  built-in verdict: {step['built_in']['verdict']} ({step['built_in']['rule']})"
         )
@@ -152,7 +153,7 @@ def explain(
     steps = [explain_finding(f, action, pol) for f in decision.findings]
     if as_json:
         data = {"policy": _policy_json(pol), "steps": steps, **decision.to_json()}
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(mask_json(data), ensure_ascii=False, indent=2))
         return
     lines = [source_line(pol), f"action: {render.describe_action(action)}"]
     lines.append(f"environment: {env or pol.default_environment + ' (default)'}")

@@ -3,14 +3,15 @@
 `interlock check` and `interlock policy explain` print the same shape, so a person reading one
 recognises the other: the verdict first (what happens), then each reason with the rule that
 produced it (why), then the findings with their targets, environment and reversibility (on
-what). Colour is a hint only: every verdict is also spelled out, so a log or a colour-blind
+what). Commands, URLs and evidence go through :func:`interlock.secrets.mask` first: a
+terminal scroll-back or a CI log must not leak the token the PocketOS agent found. Colour is a
+hint only: every verdict is also spelled out, so a log or a colour-blind
 reader loses nothing.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import click
@@ -18,6 +19,7 @@ import click
 from interlock.actions import Action
 from interlock.analyzers import show
 from interlock.decisions import Decision, Finding, Reason, Verdict
+from interlock.secrets import mask, mask_json
 
 VERDICT_COLOURS: dict[Verdict, str] = {
     Verdict.ALLOW: "green",
@@ -27,22 +29,6 @@ VERDICT_COLOURS: dict[Verdict, str] = {
 
 # Exit status of `interlock check` per verdict; 1 is kept for errors (docs/cli.md).
 EXIT_CODES: dict[Verdict, int] = {Verdict.ALLOW: 0, Verdict.DENY: 2, Verdict.ASK: 3}
-
-
-# Tokens in commands and headers are shown masked: a terminal scroll-back or a pasted CI log
-# must not leak the credential the PocketOS agent found (anchors.md §0).
-_SECRET = re.compile(
-    r"(?i)(authorization:\s*(?:bearer|basic|token)?\s*|bearer\s+|"
-    r"(?:token|password|passwd|secret|api[_-]?key)[\"']?\s*[=:]\s*[\"']?)([^\s\"',;&|]{4,})"
-)
-
-_URL_PASSWORD = re.compile(r"(://[^/\s:@]+:)[^@\s/]+@")
-
-
-def mask_secrets(text: str) -> str:
-    """``Authorization: Bearer abc123…`` -> ``Authorization: Bearer ****``."""
-    text = _URL_PASSWORD.sub(r"\1****@", text)
-    return _SECRET.sub(lambda m: m.group(1) + "****", text)
 
 
 def verdict_label(verdict: Verdict, *, color: bool) -> str:
@@ -73,7 +59,7 @@ def describe_action(action: Action) -> str:
         text = f"{len(changes) if isinstance(changes, list) else '?'} resource change(s)"
     else:
         text = json.dumps(payload, sort_keys=True, default=str)
-    one_line = mask_secrets(" ".join(text.split()))
+    one_line = mask(" ".join(text.split()))
     if len(one_line) > 160:
         one_line = one_line[:157] + "..."
     return f"{action.kind}: {one_line}"
@@ -81,7 +67,8 @@ def describe_action(action: Action) -> str:
 
 def render_reason(reason: Reason, *, color: bool) -> str:
     label = verdict_label(reason.verdict, color=color)
-    return f"  {label:<{_label_width(color, reason.verdict)}} [{reason.rule}] {reason.message}"
+    width = _label_width(color, reason.verdict)
+    return f"  {label:<{width}} [{reason.rule}] {mask(reason.message)}"
 
 
 def _label_width(color: bool, verdict: Verdict) -> int:
@@ -93,10 +80,10 @@ def _label_width(color: bool, verdict: Verdict) -> int:
 def render_finding(finding: Finding, *, color: bool, indent: str = "  ") -> list[str]:
     """The lines describing one finding: operation and summary, then where and how bad."""
     head = click.style(finding.operation, bold=True) if color else finding.operation
-    lines = [f"{indent}{head}: {finding.summary}"]
+    lines = [f"{indent}{head}: {mask(finding.summary)}"]
     where = []
     if finding.targets:
-        where.append("targets: " + ", ".join(show(t) for t in finding.targets))
+        where.append("targets: " + ", ".join(mask(show(t)) for t in finding.targets))
     where.append(f"environment: {finding.environment or 'unspecified'}")
     where.append(reversibility(finding.reversible))
     lines.append(f"{indent}  " + "; ".join(where))
@@ -105,14 +92,14 @@ def render_finding(finding: Finding, *, color: bool, indent: str = "  ") -> list
         detail += f"; floor: {finding.floor.value}"
     lines.append(f"{indent}  {detail}")
     if finding.evidence:
-        lines.append(f"{indent}  evidence: {mask_secrets(show(finding.evidence))}")
+        lines.append(f"{indent}  evidence: {mask(show(finding.evidence))}")
     return lines
 
 
 def render_decision(decision: Decision, action: Action | None = None, *, color: bool) -> str:
     """The whole decision as text, ending with a newline."""
     header = verdict_label(decision.verdict, color=color)
-    lines = [f"{header}  {decision.message()}", f"  rule: {decision.rule}"]
+    lines = [f"{header}  {mask(decision.message())}", f"  rule: {decision.rule}"]
     if action is not None:
         lines.append(f"  action: {describe_action(action)}")
     if decision.reasons:
@@ -131,4 +118,4 @@ def decision_json(decision: Decision, extra: dict[str, Any] | None = None) -> st
     """One compact JSON object (a JSON Lines row): the decision plus ``extra`` fields first."""
     data: dict[str, Any] = dict(extra or {})
     data.update(decision.to_json())
-    return json.dumps(data, ensure_ascii=False, sort_keys=False)
+    return json.dumps(mask_json(data), ensure_ascii=False, sort_keys=False)
