@@ -1,0 +1,108 @@
+"""Where one hook process spends its time, phase by phase (issue #2 item 9, finding causes).
+
+The wall time of a hook call is interpreter start-up (the bare baseline) plus what Interlock
+adds. To say which part of the addition dominates, one fresh process times its own phases
+with ``perf_counter_ns``, with the same payload the benchmark feeds the hook:
+
+1. ``import interlock.hooks.runner`` (what ``python -m interlock.hooks`` imports first);
+2. the modules the decision imports lazily (adapter, config, engine, shell analyzer, parser
+   bindings, catalogs, audit), imported up front here so they can be timed apart;
+3. the first ``runner.run``: parser and catalog set-up, the decision, the audit write;
+4. a second ``runner.run`` of the same payload in the same process: the warm cost.
+
+The probe runs the real runner and writes a real audit record (to the temp log).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+LAZY_MODULES = (
+    "interlock.hooks.claude_code",
+    "interlock.config",
+    "interlock.engine",
+    "tree_sitter",
+    "tree_sitter_bash",
+    "interlock.analyzers.shell",
+    "interlock.analyzers.catalog",
+    "interlock.audit",
+)
+
+_PROBE = """
+import importlib, io, json, sys, time
+payload = sys.stdin.buffer.read()
+ns = time.perf_counter_ns
+t0 = ns()
+from interlock.hooks import runner
+t1 = ns()
+for name in LAZY:
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        pass
+t2 = ns()
+before = set(sys.modules)
+first = runner.run("claude-code", io.BytesIO(payload))
+t3 = ns()
+late = sorted(set(sys.modules) - before)
+second = runner.run("claude-code", io.BytesIO(payload))
+t4 = ns()
+print(json.dumps({
+    "import_runner_ns": t1 - t0,
+    "import_lazy_ns": t2 - t1,
+    "first_run_ns": t3 - t2,
+    "second_run_ns": t4 - t3,
+    "first_exit": first.exit_code,
+    "late_imports": late,
+}))
+"""
+
+
+@dataclass(frozen=True)
+class Phases:
+    import_runner_ns: float
+    import_lazy_ns: float
+    first_run_ns: float
+    second_run_ns: float
+    late_imports: tuple[str, ...]
+    """Modules the first run still imported although they were not in LAZY_MODULES."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "import_runner_ms": round(self.import_runner_ns / 1e6, 3),
+            "import_lazy_ms": round(self.import_lazy_ns / 1e6, 3),
+            "first_run_ms": round(self.first_run_ns / 1e6, 3),
+            "second_run_ms": round(self.second_run_ns / 1e6, 3),
+            "late_imports": list(self.late_imports),
+        }
+
+
+def measure(python: str, stdin: bytes, cwd: Path, env: dict[str, str], runs: int = 5) -> Phases:
+    """Median of each phase over ``runs`` fresh processes."""
+    code = f"LAZY = {LAZY_MODULES!r}\n{_PROBE}"
+    rows: list[dict[str, Any]] = []
+    for _ in range(max(1, runs)):
+        done = subprocess.run(
+            [python, "-c", code], input=stdin, capture_output=True, cwd=cwd, env=env, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(
+                "breakdown probe failed: " + done.stderr.decode("utf-8", "replace")[-600:]
+            )
+        rows.append(json.loads(done.stdout.decode("utf-8").strip().splitlines()[-1]))
+
+    def median(key: str) -> float:
+        values = sorted(float(r[key]) for r in rows)
+        return values[len(values) // 2]
+
+    return Phases(
+        import_runner_ns=median("import_runner_ns"),
+        import_lazy_ns=median("import_lazy_ns"),
+        first_run_ns=median("first_run_ns"),
+        second_run_ns=median("second_run_ns"),
+        late_imports=tuple(rows[-1]["late_imports"]),
+    )
