@@ -34,15 +34,26 @@ __all__ = ["RAILWAY_HOSTS", "analyze", "provider_of"]
 
 RAILWAY_HOSTS = frozenset({"backboard.railway.app", "backboard.railway.com", "api.railway.app"})
 _HOSTS = {
-    "api.github.com": "GitHub", "api.heroku.com": "Heroku", "api.fly.io": "Fly.io",
-    "api.machines.dev": "Fly.io", "api.vercel.com": "Vercel", "api.digitalocean.com": "DigitalOcean",
-    "api.cloudflare.com": "Cloudflare", "console.neon.tech": "Neon", "api.supabase.com": "Supabase",
-    "api.planetscale.com": "PlanetScale", **dict.fromkeys(RAILWAY_HOSTS, "Railway"),
-}  # fmt: skip
+    "api.github.com": "GitHub",
+    "api.heroku.com": "Heroku",
+    "api.fly.io": "Fly.io",
+    "api.machines.dev": "Fly.io",
+    "api.vercel.com": "Vercel",
+    "api.digitalocean.com": "DigitalOcean",
+    "api.cloudflare.com": "Cloudflare",
+    "console.neon.tech": "Neon",
+    "api.supabase.com": "Supabase",
+    "api.planetscale.com": "PlanetScale",
+    **dict.fromkeys(RAILWAY_HOSTS, "Railway"),
+}
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
-_DESTRUCTIVE = re.compile(r"delete|destroy|remove|drop|purge|wipe|terminate|truncate|reset|restore", re.I)
+_DESTRUCTIVE = re.compile(
+    r"delete|destroy|remove|drop|purge|wipe|terminate|truncate|reset|restore", re.I
+)
 _LOSSY = re.compile(r"delete|destroy|remove|drop|purge|wipe|truncate", re.I)
-_ACTION = re.compile(r"(?:Delete|Terminate|Destroy)[A-Z]\w*|(?<![A-Za-z])(?:delete|destroy|terminate)(?![a-z])")
+_ACTION = re.compile(
+    r"(?:Delete|Terminate|Destroy)[A-Z]\w*|(?<![A-Za-z])(?:delete|destroy|terminate)(?![a-z])"
+)
 
 
 def provider_of(host: str, port: int | None = None) -> str | None:
@@ -57,7 +68,9 @@ def provider_of(host: str, port: int | None = None) -> str | None:
     return None
 
 
-def analyze(method: str, url: str, headers: dict[str, str], body: str, scope: Scope) -> list[Finding]:
+def analyze(
+    method: str, url: str, headers: dict[str, str], body: str, scope: Scope
+) -> list[Finding]:
     """Findings for one request; an empty list means it only reads or creates."""
     verb = method.strip().upper()
     try:
@@ -67,9 +80,15 @@ def analyze(method: str, url: str, headers: dict[str, str], body: str, scope: Sc
         parts, port = None, None
     if parts is None or not parts.hostname or not verb.isalpha():
         return [
-            Finding(operation="http.unparsed", summary=f"sends a request Interlock cannot read ({verb} {url[:80]})",
-                    verdict=Verdict.ASK, rule="http.unparsed", environment=scope.environment,
-                    evidence=f"{verb} {url}"[:160], floor=Verdict.ASK)  # fmt: skip
+            Finding(
+                operation="http.unparsed",
+                summary=f"sends a request Interlock cannot read ({verb} {url[:80]})",
+                verdict=Verdict.ASK,
+                rule="http.unparsed",
+                environment=scope.environment,
+                evidence=f"{verb} {url}"[:160],
+                floor=Verdict.ASK,
+            )
         ]
     host = parts.hostname.lower()
     env = scope.policy.environment_of(host) or scope.environment
@@ -79,11 +98,27 @@ def analyze(method: str, url: str, headers: dict[str, str], body: str, scope: Sc
     lowered = {k.lower(): v for k, v in headers.items()}
     findings: list[Finding] = []
 
-    def add(operation: str, summary: str, rule: str, targets: tuple[str, ...], reversible: bool | None,
-            floor: Verdict = Verdict.ALLOW) -> None:  # fmt: skip
-        findings.append(Finding(operation=operation, summary=summary, verdict=Verdict.ASK, rule=rule,
-                                targets=targets, environment=env, reversible=reversible,
-                                evidence=evidence, floor=floor))  # fmt: skip
+    def add(
+        operation: str,
+        summary: str,
+        rule: str,
+        targets: tuple[str, ...],
+        reversible: bool | None,
+        floor: Verdict = Verdict.ALLOW,
+    ) -> None:
+        findings.append(
+            Finding(
+                operation=operation,
+                summary=summary,
+                verdict=Verdict.ASK,
+                rule=rule,
+                targets=targets,
+                environment=env,
+                reversible=reversible,
+                evidence=evidence,
+                floor=floor,
+            )
+        )
 
     if verb == "DELETE":
         where = f"{provider}'s API" if provider else host
@@ -92,32 +127,65 @@ def analyze(method: str, url: str, headers: dict[str, str], body: str, scope: Sc
     for document, variables in documents:
         fields, error = _mutation_fields(document)
         if error:
-            add("http.unparsed", f"sends a GraphQL document Interlock cannot read ({error})",
-                "http.graphql_unparsed", (), None, Verdict.ASK)  # fmt: skip
+            add(
+                "http.unparsed",
+                f"sends a GraphQL document Interlock cannot read ({error})",
+                "http.graphql_unparsed",
+                (),
+                None,
+                Verdict.ASK,
+            )
         for field, args in fields:
             if not _DESTRUCTIVE.search(field):
                 continue
             targets = tuple(_arg_values(args, variables))
             lossy = bool(_LOSSY.search(field))
-            on = f"Railway's {field}" if host in RAILWAY_HOSTS else f"the GraphQL mutation {field} on {host}"
+            on = (
+                f"Railway's {field}"
+                if host in RAILWAY_HOSTS
+                else f"the GraphQL mutation {field} on {host}"
+            )
             extra = "; the volume's backups go with it" if field == "volumeDelete" else ""
-            add("http.graphql_mutation", f"runs {on}{' for ' + ', '.join(targets) if targets else ''}{extra}",
-                "http.graphql_mutation", targets, False if lossy else None)  # fmt: skip
+            add(
+                "http.graphql_mutation",
+                f"runs {on}{' for ' + ', '.join(targets) if targets else ''}{extra}",
+                "http.graphql_mutation",
+                targets,
+                False if lossy else None,
+            )
     if unreadable:
-        add("http.unparsed", "sends a body that looks like GraphQL but is not valid JSON",
-            "http.graphql_unparsed", (), None, Verdict.ASK)  # fmt: skip
+        add(
+            "http.unparsed",
+            "sends a body that looks like GraphQL but is not valid JSON",
+            "http.graphql_unparsed",
+            (),
+            None,
+            Verdict.ASK,
+        )
     if provider and verb not in _READS and not documents:
         for action in _provider_actions(path, parts.query, body, lowered):
             note = _aws_note(action, body + "&" + parts.query) if provider == "AWS" else ""
-            operation = "cloud." + ("terminate" if action.lower().startswith("terminate") else
-                                    "destroy" if action.lower().startswith("destroy") else "delete")  # fmt: skip
-            add(operation, f"calls {provider}'s {action} on {host}{note}", "http.provider_action",
-                (f"{host}{path}",), None)  # fmt: skip
+            operation = "cloud." + (
+                "terminate"
+                if action.lower().startswith("terminate")
+                else "destroy"
+                if action.lower().startswith("destroy")
+                else "delete"
+            )
+            add(
+                operation,
+                f"calls {provider}'s {action} on {host}{note}",
+                "http.provider_action",
+                (f"{host}{path}",),
+                None,
+            )
             break
     return findings
 
 
-def _graphql_documents(body: str, query: str, content_type: str) -> tuple[list[tuple[str, dict[str, object]]], bool]:
+def _graphql_documents(
+    body: str, query: str, content_type: str
+) -> tuple[list[tuple[str, dict[str, object]]], bool]:
     """(document, variables) pairs carried by the request, and whether a GraphQL-like body was unreadable."""
     docs: list[tuple[str, dict[str, object]]] = []
     for q in parse_qs(query).get("query", []):
@@ -142,7 +210,9 @@ def _graphql_documents(body: str, query: str, content_type: str) -> tuple[list[t
     return docs, False
 
 
-_GQL_TOKEN = re.compile(r'"""(?:.|\n)*?"""|"(?:\\.|[^"\\\n])*"|#[^\n]*|\.\.\.|[A-Za-z_]\w*|\$\w+|[{}():,@=\[\]!]|-?\d[\w.]*|\S')
+_GQL_TOKEN = re.compile(
+    r'"""(?:.|\n)*?"""|"(?:\\.|[^"\\\n])*"|#[^\n]*|\.\.\.|[A-Za-z_]\w*|\$\w+|[{}():,@=\[\]!]|-?\d[\w.]*|\S'
+)
 
 
 def _tokens(document: str) -> tuple[list[str], str | None]:
@@ -183,7 +253,9 @@ def _mutation_fields(document: str) -> tuple[list[tuple[str, list[str]]], str | 
     return fields, None
 
 
-def _fields(toks: list[str], brace: int, fragments: dict[str, int], depth: int) -> Iterator[tuple[str, list[str]]]:
+def _fields(
+    toks: list[str], brace: int, fragments: dict[str, int], depth: int
+) -> Iterator[tuple[str, list[str]]]:
     end, i = _skip(toks, brace), brace + 1
     while i < end - 1:
         t = toks[i]

@@ -45,9 +45,15 @@ class Effect:
 
 
 _DB_DIALECTS = {
-    "sqlite3": "sqlite", "pymysql": "mysql", "MySQLdb": "mysql", "mysql": "mysql",
-    "mysql2": "mysql", "mysqli": "mysql", "redis": "redis", "pymongo": "mongodb",
-}  # fmt: skip
+    "sqlite3": "sqlite",
+    "pymysql": "mysql",
+    "MySQLdb": "mysql",
+    "mysql": "mysql",
+    "mysql2": "mysql",
+    "mysqli": "mysql",
+    "redis": "redis",
+    "pymongo": "mongodb",
+}
 
 
 def sql_dialect(effect: Effect) -> str:
@@ -102,8 +108,27 @@ _SYNTAX = {
 _NAME = re.compile(r"[$@]?[A-Za-z_\x80-\uffff][\w$\x80-\uffff]*|\d[\w.]*")
 _OPS = ("->", "::", "=>", "=~", "!~", "===", "!==", "==", "!=", "&&", "||", "?.", "...")
 _PAIRS = {"(": ")", "[": "]", "{": "}", "<": ">"}
-_REGEX_AFTER = frozenset({"return", "typeof", "split", "grep", "if", "unless", "and", "or", "not",
-                          "when", "while", "until", "case", "in", "of", "join", "map"})  # fmt: skip
+_REGEX_AFTER = frozenset(
+    {
+        "return",
+        "typeof",
+        "split",
+        "grep",
+        "if",
+        "unless",
+        "and",
+        "or",
+        "not",
+        "when",
+        "while",
+        "until",
+        "case",
+        "in",
+        "of",
+        "join",
+        "map",
+    }
+)
 
 
 class _LexError(Exception):
@@ -122,7 +147,9 @@ class _Lexer:
             c = code[i]
             if c.isspace():
                 i += 1
-            elif syn.slash_comment and code.startswith("//", i) or syn.hash_comment and c == "#":
+            elif (syn.slash_comment and code.startswith("//", i)) or (
+                syn.hash_comment and c == "#"
+            ):
                 j = code.find("\n", i)
                 i = n if j < 0 else j
             elif syn.slash_comment and code.startswith("/*", i):
@@ -130,7 +157,11 @@ class _Lexer:
                 if j < 0:
                     raise _LexError("a /* comment is never closed")
                 i = j + 2
-            elif self.lang == "ruby" and code.startswith("=begin", i) and (i == 0 or code[i - 1] == "\n"):
+            elif (
+                self.lang == "ruby"
+                and code.startswith("=begin", i)
+                and (i == 0 or code[i - 1] == "\n")
+            ):
                 j = code.find("\n=end", i)
                 i = n if j < 0 else j + 5
             elif c == "'":
@@ -144,12 +175,37 @@ class _Lexer:
                 i = self.quoted(i, "/", "/", "regex", interp=False)
                 while i < n and code[i].isalpha():
                     i += 1
-            elif c == "%" and self.lang == "ruby" and self.regex_allowed() and (m := re.compile(r"%([qQwWiIxr]?)([^\w\s])").match(code, i)):
-                kind = {"q": "str", "Q": "str", "": "str", "w": "words", "W": "words", "i": "words",
-                        "I": "words", "x": "shell", "r": "regex"}[m.group(1)]  # fmt: skip
+            elif (
+                c == "%"
+                and self.lang == "ruby"
+                and self.regex_allowed()
+                and (m := re.compile(r"%([qQwWiIxr]?)([^\w\s])").match(code, i))
+            ):
+                kind = {
+                    "q": "str",
+                    "Q": "str",
+                    "": "str",
+                    "w": "words",
+                    "W": "words",
+                    "i": "words",
+                    "I": "words",
+                    "x": "shell",
+                    "r": "regex",
+                }[m.group(1)]
                 delim = m.group(2)
-                i = self.quoted(m.end() - 1, delim, _PAIRS.get(delim, delim), kind, interp=m.group(1) not in "qwi")
-            elif c.isalpha() and self.lang == "perl" and (m := re.compile(r"(qq|qw|qx|q|m|s|tr|y)\s*([^\w\s])").match(code, i)) and not _word_char_before(code, i):
+                i = self.quoted(
+                    m.end() - 1,
+                    delim,
+                    _PAIRS.get(delim, delim),
+                    kind,
+                    interp=m.group(1) not in "qwi",
+                )
+            elif (
+                c.isalpha()
+                and self.lang == "perl"
+                and (m := re.compile(r"(qq|qw|qx|q|m|s|tr|y)\s*([^\w\s])").match(code, i))
+                and not _word_char_before(code, i)
+            ):
                 i = self.perl_quote(m)
             elif c.isalnum() or c in "_$@" or ord(c) > 127:
                 m = _NAME.match(code, i)
@@ -192,12 +248,22 @@ class _Lexer:
         while j < len(code):
             c = code[j]
             if c == "\\" and j + 1 < len(code):
-                out.append(code[j : j + 2] if kind == "regex" or (open_ == "'" and code[j + 1] not in "'\\") else code[j + 1])
+                out.append(
+                    code[j : j + 2]
+                    if kind == "regex" or (open_ == "'" and code[j + 1] not in "'\\")
+                    else code[j + 1]
+                )
                 j += 2
             elif interp and marker and code.startswith(marker, j):
                 literal = False
                 j = self.run(j + len(marker), stop_brace=True)
-            elif interp and syn.dq_vars and c in syn.dq_vars and j + 1 < len(code) and (code[j + 1].isalnum() or code[j + 1] in "_{"):
+            elif (
+                interp
+                and syn.dq_vars
+                and c in syn.dq_vars
+                and j + 1 < len(code)
+                and (code[j + 1].isalnum() or code[j + 1] in "_{")
+            ):
                 literal = False
                 out.append(c)
                 j += 1
@@ -227,9 +293,13 @@ class _Lexer:
             while close != delim and start < len(self.code) and self.code[start].isspace():
                 start += 1
             self.toks.pop()
-            end = self.quoted(start, self.code[start] if close != delim else delim,
-                              _PAIRS.get(self.code[start], close) if close != delim else close,
-                              "regex", interp=False)  # fmt: skip
+            end = self.quoted(
+                start,
+                self.code[start] if close != delim else delim,
+                _PAIRS.get(self.code[start], close) if close != delim else close,
+                "regex",
+                interp=False,
+            )
         while end < len(self.code) and self.code[end].isalpha():
             end += 1
         return end
@@ -269,67 +339,149 @@ class _Rule:
 _FS, _CP = r"(node:)?fs(/promises)?|fs-extra", r"(node:)?child_process"
 _DBJS = r"pg|postgres|mysql2?|sqlite3?|better-sqlite3|mssql"
 _DB = r"DBI|dbi:\w+:.*|pg|mysql2?|sqlite3|PG|Mysql2|SQLite3|ActiveRecord|Sequel|PDO|mysqli"
-_NODE: dict[str, list[_Rule]] = {
-    **dict.fromkeys(["rmSync", "rmdirSync", "Deno.remove", "Deno.removeSync"], [_Rule("delete", "path", None)]),
-    "unlinkSync": [_Rule("delete", "path")],
-    **dict.fromkeys(["rm", "rmdir"], [_Rule("delete", "path", None, _FS)]),
-    "unlink": [_Rule("delete", "path", False, _FS)],
-    **dict.fromkeys(["remove", "removeSync", "emptyDir", "emptyDirSync"], [_Rule("delete", "path", True, "fs-extra")]),
-    **dict.fromkeys(["rimraf", "rimrafSync"], [_Rule("delete", "path", True, "rimraf")]),
-    "execSync": [_Rule("shell", "shell0")],
-    "exec": [_Rule("shell", "shell0", guard=_CP), _Rule("sql", "sql", guard=_DBJS, receiver="some")],
-    **dict.fromkeys(["spawnSync", "execFileSync"], [_Rule("shell", "cmdargs")]),
-    **dict.fromkeys(["spawn", "execFile"], [_Rule("shell", "cmdargs", guard=_CP)]),
-    "fork": [_Rule("opaque", "opaque", guard=_CP)],
-    "eval": [_Rule("opaque", "eval")],
-    "Function": [_Rule("opaque", "eval")],
-    **dict.fromkeys(["require", "import"], [_Rule("opaque", "dynamic")]),
-    **dict.fromkeys(["runInThisContext", "runInNewContext", "runInContext", "compileFunction",
-                     "process.binding"], [_Rule("opaque", "opaque")]),  # fmt: skip
-    **dict.fromkeys(["writeFileSync", "appendFileSync", "truncateSync", "Deno.writeTextFile",
-                     "Deno.writeTextFileSync", "Deno.writeFile", "Deno.writeFileSync", "Deno.truncate",
-                     "Deno.truncateSync"], [_Rule("write", "path")]),  # fmt: skip
-    **dict.fromkeys(["writeFile", "appendFile", "truncate"], [_Rule("write", "path", guard=_FS)]),
-    "fetch": [_Rule("http", "fetch")],
-    "Deno.Command": [_Rule("shell", "deno_command")],
-    "Deno.run": [_Rule("shell", "deno_run")],
-    **dict.fromkeys(["query", "execute"], [_Rule("sql", "sql", guard=_DBJS, receiver="some")]),
-}  # fmt: skip
-_PERL: dict[str, list[_Rule]] = {
-    **dict.fromkeys(["unlink", "rmdir"], [_Rule("delete", "paths")]),
-    **dict.fromkeys(["rmtree", "remove_tree"], [_Rule("delete", "paths", True)]),
-    **dict.fromkeys(["system", "exec"], [_Rule("shell", "shell")]),
-    "open": [_Rule("shell", "perl_open")],
-    "eval": [_Rule("opaque", "eval")],
-    **dict.fromkeys(["do", "prepare", "selectall_arrayref", "selectrow_array"],
-                    [_Rule("sql", "sql", guard=_DB, receiver="some")]),  # fmt: skip
+_NODE: dict[str, tuple[_Rule, ...]] = {
+    **dict.fromkeys(
+        ["rmSync", "rmdirSync", "Deno.remove", "Deno.removeSync"], (_Rule("delete", "path", None),)
+    ),
+    "unlinkSync": (_Rule("delete", "path"),),
+    **dict.fromkeys(["rm", "rmdir"], (_Rule("delete", "path", None, _FS),)),
+    "unlink": (_Rule("delete", "path", False, _FS),),
+    **dict.fromkeys(
+        ["remove", "removeSync", "emptyDir", "emptyDirSync"],
+        (_Rule("delete", "path", True, "fs-extra"),),
+    ),
+    **dict.fromkeys(["rimraf", "rimrafSync"], (_Rule("delete", "path", True, "rimraf"),)),
+    "execSync": (_Rule("shell", "shell0"),),
+    "exec": (
+        _Rule("shell", "shell0", guard=_CP),
+        _Rule("sql", "sql", guard=_DBJS, receiver="some"),
+    ),
+    **dict.fromkeys(["spawnSync", "execFileSync"], (_Rule("shell", "cmdargs"),)),
+    **dict.fromkeys(["spawn", "execFile"], (_Rule("shell", "cmdargs", guard=_CP),)),
+    "fork": (_Rule("opaque", "opaque", guard=_CP),),
+    "eval": (_Rule("opaque", "eval"),),
+    "Function": (_Rule("opaque", "eval"),),
+    **dict.fromkeys(["require", "import"], (_Rule("opaque", "dynamic"),)),
+    **dict.fromkeys(
+        [
+            "runInThisContext",
+            "runInNewContext",
+            "runInContext",
+            "compileFunction",
+            "process.binding",
+        ],
+        (_Rule("opaque", "opaque"),),
+    ),
+    **dict.fromkeys(
+        [
+            "writeFileSync",
+            "appendFileSync",
+            "truncateSync",
+            "Deno.writeTextFile",
+            "Deno.writeTextFileSync",
+            "Deno.writeFile",
+            "Deno.writeFileSync",
+            "Deno.truncate",
+            "Deno.truncateSync",
+        ],
+        (_Rule("write", "path"),),
+    ),
+    **dict.fromkeys(["writeFile", "appendFile", "truncate"], (_Rule("write", "path", guard=_FS),)),
+    "fetch": (_Rule("http", "fetch"),),
+    "Deno.Command": (_Rule("shell", "deno_command"),),
+    "Deno.run": (_Rule("shell", "deno_run"),),
+    **dict.fromkeys(["query", "execute"], (_Rule("sql", "sql", guard=_DBJS, receiver="some"),)),
 }
-_RUBY: dict[str, list[_Rule]] = {
-    **dict.fromkeys(["FileUtils.rm_rf", "FileUtils.rm_r", "FileUtils.remove_dir", "FileUtils.remove_entry",
-                     "FileUtils.remove_entry_secure", "FileUtils.rmtree", "rmtree"], [_Rule("delete", "paths", True)]),
-    **dict.fromkeys(["FileUtils.rm", "FileUtils.rm_f", "FileUtils.remove", "FileUtils.rmdir",
-                     "FileUtils.safe_unlink", "File.delete", "File.unlink", "Dir.rmdir", "Dir.delete",
-                     "Dir.unlink"], [_Rule("delete", "paths")]),
-    **dict.fromkeys(["system", "spawn", "Process.spawn", "Process.exec", "IO.popen", "Open3.capture2",
-                     "Open3.capture2e", "Open3.capture3", "Open3.popen2", "Open3.popen3",
-                     "Kernel.system", "Kernel.exec"], [_Rule("shell", "shell")]),
-    "exec": [_Rule("shell", "shell", receiver="none"), _Rule("sql", "sql", guard=_DB, receiver="some")],
-    **dict.fromkeys(["eval", "instance_eval", "class_eval", "module_eval"], [_Rule("opaque", "eval")]),
-    **dict.fromkeys(["send", "public_send", "__send__", "const_get"], [_Rule("opaque", "dynamic")]),
-    **dict.fromkeys(["File.write", "IO.write"], [_Rule("write", "path")]),
-    **dict.fromkeys(["execute", "query", "exec_query", "exec_params"], [_Rule("sql", "sql", guard=_DB, receiver="some")]),
-}  # fmt: skip
-_PHP: dict[str, list[_Rule]] = {
-    **dict.fromkeys(["unlink", "rmdir"], [_Rule("delete", "paths")]),
-    **dict.fromkeys(["shell_exec", "system", "passthru", "popen", "proc_open", "pcntl_exec"],
-                    [_Rule("shell", "shell0", receiver="none")]),  # fmt: skip
-    "exec": [_Rule("shell", "shell0", receiver="none"), _Rule("sql", "sql", guard=_DB, receiver="some")],
-    **dict.fromkeys(["eval", "assert", "create_function"], [_Rule("opaque", "eval", receiver="none")]),
-    "file_put_contents": [_Rule("write", "path")],
-    **dict.fromkeys(["mysqli_query", "pg_query", "pg_exec", "sqlite_exec"], [_Rule("sql", "sql")]),
-    **dict.fromkeys(["query", "multi_query"], [_Rule("sql", "sql", receiver="some")]),
-    **dict.fromkeys(["call_user_func", "call_user_func_array"], [_Rule("opaque", "callback")]),
-}  # fmt: skip
+_PERL: dict[str, tuple[_Rule, ...]] = {
+    **dict.fromkeys(["unlink", "rmdir"], (_Rule("delete", "paths"),)),
+    **dict.fromkeys(["rmtree", "remove_tree"], (_Rule("delete", "paths", True),)),
+    **dict.fromkeys(["system", "exec"], (_Rule("shell", "shell"),)),
+    "open": (_Rule("shell", "perl_open"),),
+    "eval": (_Rule("opaque", "eval"),),
+    **dict.fromkeys(
+        ["do", "prepare", "selectall_arrayref", "selectrow_array"],
+        (_Rule("sql", "sql", guard=_DB, receiver="some"),),
+    ),
+}
+_RUBY: dict[str, tuple[_Rule, ...]] = {
+    **dict.fromkeys(
+        [
+            "FileUtils.rm_rf",
+            "FileUtils.rm_r",
+            "FileUtils.remove_dir",
+            "FileUtils.remove_entry",
+            "FileUtils.remove_entry_secure",
+            "FileUtils.rmtree",
+            "rmtree",
+        ],
+        (_Rule("delete", "paths", True),),
+    ),
+    **dict.fromkeys(
+        [
+            "FileUtils.rm",
+            "FileUtils.rm_f",
+            "FileUtils.remove",
+            "FileUtils.rmdir",
+            "FileUtils.safe_unlink",
+            "File.delete",
+            "File.unlink",
+            "Dir.rmdir",
+            "Dir.delete",
+            "Dir.unlink",
+        ],
+        (_Rule("delete", "paths"),),
+    ),
+    **dict.fromkeys(
+        [
+            "system",
+            "spawn",
+            "Process.spawn",
+            "Process.exec",
+            "IO.popen",
+            "Open3.capture2",
+            "Open3.capture2e",
+            "Open3.capture3",
+            "Open3.popen2",
+            "Open3.popen3",
+            "Kernel.system",
+            "Kernel.exec",
+        ],
+        (_Rule("shell", "shell"),),
+    ),
+    "exec": (
+        _Rule("shell", "shell", receiver="none"),
+        _Rule("sql", "sql", guard=_DB, receiver="some"),
+    ),
+    **dict.fromkeys(
+        ["eval", "instance_eval", "class_eval", "module_eval"], (_Rule("opaque", "eval"),)
+    ),
+    **dict.fromkeys(
+        ["send", "public_send", "__send__", "const_get"], (_Rule("opaque", "dynamic"),)
+    ),
+    **dict.fromkeys(["File.write", "IO.write"], (_Rule("write", "path"),)),
+    **dict.fromkeys(
+        ["execute", "query", "exec_query", "exec_params"],
+        (_Rule("sql", "sql", guard=_DB, receiver="some"),),
+    ),
+}
+_PHP: dict[str, tuple[_Rule, ...]] = {
+    **dict.fromkeys(["unlink", "rmdir"], (_Rule("delete", "paths"),)),
+    **dict.fromkeys(
+        ["shell_exec", "system", "passthru", "popen", "proc_open", "pcntl_exec"],
+        (_Rule("shell", "shell0", receiver="none"),),
+    ),
+    "exec": (
+        _Rule("shell", "shell0", receiver="none"),
+        _Rule("sql", "sql", guard=_DB, receiver="some"),
+    ),
+    **dict.fromkeys(
+        ["eval", "assert", "create_function"], (_Rule("opaque", "eval", receiver="none"),)
+    ),
+    "file_put_contents": (_Rule("write", "path"),),
+    **dict.fromkeys(["mysqli_query", "pg_query", "pg_exec", "sqlite_exec"], (_Rule("sql", "sql"),)),
+    **dict.fromkeys(["query", "multi_query"], (_Rule("sql", "sql", receiver="some"),)),
+    **dict.fromkeys(["call_user_func", "call_user_func_array"], (_Rule("opaque", "callback"),)),
+}
 _TABLES = {"node": _NODE, "deno": _NODE, "perl": _PERL, "ruby": _RUBY, "php": _PHP}
 _SEPARATORS = frozenset({".", "::", "->", "?."})
 _ARG_STOP = frozenset({";", "}", "or", "and", "if", "unless", "||", "&&", "do"})
@@ -339,10 +491,13 @@ def _calls(language: str, code: str, toks: list[Token]) -> list[Effect]:
     table = _TABLES[language]
     mentioned = {t.text for t in toks if t.kind in ("str", "name")}
     dynamic_load = any(
-        t.kind == "name" and t.text in ("require", "import") and k + 2 < len(toks)
-        and toks[k + 1].text == "(" and _literal([toks[k + 2]]) is None
+        t.kind == "name"
+        and t.text in ("require", "import")
+        and k + 2 < len(toks)
+        and toks[k + 1].text == "("
+        and _literal([toks[k + 2]]) is None
         for k, t in enumerate(toks)
-    )  # fmt: skip
+    )
     out: list[Effect] = []
     for k, tok in enumerate(toks):
         if tok.kind == "shell":
@@ -358,7 +513,14 @@ def _calls(language: str, code: str, toks: list[Token]) -> list[Effect]:
             out.append(Effect("opaque", detail=f"calls the function held in {tok.text}"))
             continue
         for key in (".".join(segments[-2:]), segments[-1]):
-            rule = next((r for r in table.get(key, ()) if _applies(r, has_receiver, mentioned, dynamic_load)), None)
+            rule = next(
+                (
+                    r
+                    for r in table.get(key, ())
+                    if _applies(r, has_receiver, mentioned, dynamic_load)
+                ),
+                None,
+            )
             if rule is not None:
                 out.extend(_apply(language, rule, key, args, table, mentioned))
                 break
@@ -366,7 +528,7 @@ def _calls(language: str, code: str, toks: list[Token]) -> list[Effect]:
 
 
 def _applies(rule: _Rule, has_receiver: bool, mentioned: set[str], dynamic_load: bool) -> bool:
-    if rule.receiver == "some" and not has_receiver or rule.receiver == "none" and has_receiver:
+    if (rule.receiver == "some" and not has_receiver) or (rule.receiver == "none" and has_receiver):
         return False
     if not rule.guard or dynamic_load:
         return True
@@ -401,7 +563,11 @@ def _arguments(code: str, toks: list[Token], k: int) -> list[list[Token]] | None
                     break
         return _split(toks[k + 2 : end])
     nxt = toks[k + 1] if k + 1 < len(toks) else None
-    if nxt is None or "\n" in code[toks[k].end : nxt.start] or nxt.kind == "op" and nxt.text not in "[":
+    if (
+        nxt is None
+        or "\n" in code[toks[k].end : nxt.start]
+        or (nxt.kind == "op" and nxt.text not in "[")
+    ):
         return None
     if nxt.kind == "name" and not nxt.text.startswith(("$", "@")):
         return None
@@ -475,9 +641,13 @@ def _join(words: list[str] | None) -> str | None:
 
 
 def _apply(
-    language: str, rule: _Rule, key: str, args: list[list[Token]], table: dict[str, list[_Rule]],
+    language: str,
+    rule: _Rule,
+    key: str,
+    args: list[list[Token]],
+    table: dict[str, tuple[_Rule, ...]],
     mentioned: set[str],
-) -> list[Effect]:  # fmt: skip
+) -> list[Effect]:
     mode, kind = rule.mode, rule.kind
     if mode in ("path", "paths"):
         recursive = rule.recursive
@@ -490,26 +660,52 @@ def _apply(
         if mode == "shell0" or len(args) == 1:
             return [Effect("shell", _join(_words(args[0])) if args else None, detail=key)]
         words = [_literal(a) for a in args]
-        return [Effect("shell", None if None in words else shlex.join(w for w in words if w is not None), detail=key)]
+        return [
+            Effect(
+                "shell",
+                None if None in words else shlex.join(w for w in words if w is not None),
+                detail=key,
+            )
+        ]
     if mode == "cmdargs":
         cmd = _literal(args[0]) if args else None
         rest = _words(args[1]) if len(args) > 1 and args[1][0].text == "[" else []
-        return [Effect("shell", None if cmd is None or rest is None else _join([cmd, *rest]), detail=key)]
+        return [
+            Effect(
+                "shell", None if cmd is None or rest is None else _join([cmd, *rest]), detail=key
+            )
+        ]
     if mode == "deno_command":
         cmd = _literal(args[0]) if args else None
         value = _option(args[1:], "args")
         rest = [] if value is None else _words(value)
-        return [Effect("shell", None if cmd is None or rest is None else _join([cmd, *rest]), detail=key)]
+        return [
+            Effect(
+                "shell", None if cmd is None or rest is None else _join([cmd, *rest]), detail=key
+            )
+        ]
     if mode == "deno_run":
         value = _option(args, "cmd")
         return [Effect("shell", _join(_words(value)) if value else None, detail=key)]
     if mode == "perl_open":
         mode_arg = _literal(args[1]) if len(args) > 1 else None
         if len(args) >= 3 and mode_arg in ("-|", "|-"):
-            return [Effect("shell", _join([w for a in args[2:] for w in (_words(a) or [""])]) if all(_words(a) for a in args[2:]) else None, detail="open")]
+            return [
+                Effect(
+                    "shell",
+                    _join([w for a in args[2:] for w in (_words(a) or [""])])
+                    if all(_words(a) for a in args[2:])
+                    else None,
+                    detail="open",
+                )
+            ]
         if len(args) == 2 and mode_arg is None:
             return [Effect("shell", None, detail="open with a mode and path built at run time")]
-        if len(args) == 2 and mode_arg is not None and (mode_arg.strip().startswith("|") or mode_arg.strip().endswith("|")):
+        if (
+            len(args) == 2
+            and mode_arg is not None
+            and (mode_arg.strip().startswith("|") or mode_arg.strip().endswith("|"))
+        ):
             return [Effect("shell", mode_arg.strip().strip("|").strip(), detail="open")]
         return []
     if mode == "eval":
@@ -547,30 +743,101 @@ def _db_module(mentioned: set[str]) -> str:
     for text in mentioned:
         m = re.match(r"dbi:(\w+):", text, re.IGNORECASE)
         if m:
-            return {"pg": "pg", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sqlite3"}.get(m.group(1).lower(), m.group(1))
-    for name in ("sqlite3", "better-sqlite3", "mysql2", "mysql", "mysqli", "pg", "PG", "Mysql2", "SQLite3"):
+            return {"pg": "pg", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sqlite3"}.get(
+                m.group(1).lower(), m.group(1)
+            )
+    for name in (
+        "sqlite3",
+        "better-sqlite3",
+        "mysql2",
+        "mysql",
+        "mysqli",
+        "pg",
+        "PG",
+        "Mysql2",
+        "SQLite3",
+    ):
         if name in mentioned:
-            return {"better-sqlite3": "sqlite3", "SQLite3": "sqlite3", "Mysql2": "mysql2", "PG": "pg"}.get(name, name)
+            return {
+                "better-sqlite3": "sqlite3",
+                "SQLite3": "sqlite3",
+                "Mysql2": "mysql2",
+                "PG": "pg",
+            }.get(name, name)
     return "unknown"
 
 
 # ---------------------------------------------------------------------------------------- Python
 
-_PY_DELETE = {"shutil.rmtree": True, "os.remove": False, "os.unlink": False, "os.rmdir": False,
-              "os.removedirs": False, "pathlib.Path.unlink": False, "pathlib.Path.rmdir": False}  # fmt: skip
+_PY_DELETE = {
+    "shutil.rmtree": True,
+    "os.remove": False,
+    "os.unlink": False,
+    "os.rmdir": False,
+    "os.removedirs": False,
+    "pathlib.Path.unlink": False,
+    "pathlib.Path.rmdir": False,
+}
 _PY_SHELL_FIRST = frozenset(
-    {"os.system", "os.popen", "subprocess.run", "subprocess.call", "subprocess.check_call",
-     "subprocess.check_output", "subprocess.Popen", "subprocess.getoutput", "subprocess.getstatusoutput",
-     "asyncio.create_subprocess_shell", "pty.spawn", "commands.getoutput", "os.execv", "os.execve",
-     "os.execvp", "os.execvpe", "os.posix_spawn", "os.posix_spawnp", "os.spawnv", "os.spawnve",
-     "os.spawnvp", "os.spawnvpe", "os.execl", "os.execle", "os.execlp", "os.execlpe", "os.spawnl",
-     "os.spawnle", "os.spawnlp", "os.spawnlpe", "asyncio.create_subprocess_exec"}
-)  # fmt: skip
-_PY_DB = ("sqlite3", "psycopg", "psycopg2", "pymysql", "MySQLdb", "mysql", "asyncpg", "sqlalchemy",
-          "pg8000", "duckdb", "aiosqlite")  # fmt: skip
+    {
+        "os.system",
+        "os.popen",
+        "subprocess.run",
+        "subprocess.call",
+        "subprocess.check_call",
+        "subprocess.check_output",
+        "subprocess.Popen",
+        "subprocess.getoutput",
+        "subprocess.getstatusoutput",
+        "asyncio.create_subprocess_shell",
+        "pty.spawn",
+        "commands.getoutput",
+        "os.execv",
+        "os.execve",
+        "os.execvp",
+        "os.execvpe",
+        "os.posix_spawn",
+        "os.posix_spawnp",
+        "os.spawnv",
+        "os.spawnve",
+        "os.spawnvp",
+        "os.spawnvpe",
+        "os.execl",
+        "os.execle",
+        "os.execlp",
+        "os.execlpe",
+        "os.spawnl",
+        "os.spawnle",
+        "os.spawnlp",
+        "os.spawnlpe",
+        "asyncio.create_subprocess_exec",
+    }
+)
+_PY_DB = (
+    "sqlite3",
+    "psycopg",
+    "psycopg2",
+    "pymysql",
+    "MySQLdb",
+    "mysql",
+    "asyncpg",
+    "sqlalchemy",
+    "pg8000",
+    "duckdb",
+    "aiosqlite",
+)
 _PY_HTTP = ("requests", "httpx")
-_PY_OPAQUE = frozenset({"ctypes.CDLL", "ctypes.cdll.LoadLibrary", "pickle.loads", "marshal.loads",
-                        "ctypes.PyDLL", "runpy.run_path", "runpy.run_module"})  # fmt: skip
+_PY_OPAQUE = frozenset(
+    {
+        "ctypes.CDLL",
+        "ctypes.cdll.LoadLibrary",
+        "pickle.loads",
+        "marshal.loads",
+        "ctypes.PyDLL",
+        "runpy.run_path",
+        "runpy.run_module",
+    }
+)
 
 
 def _python(code: str) -> list[Effect]:
@@ -579,7 +846,9 @@ def _python(code: str) -> list[Effect]:
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError) as exc:
-        return [Effect("opaque", detail=f"python code that does not parse: {getattr(exc, 'msg', exc)}")]
+        return [
+            Effect("opaque", detail=f"python code that does not parse: {getattr(exc, 'msg', exc)}")
+        ]
     scanner = _PyScanner(ast)
     scanner.visit(tree)
     return scanner.effects
@@ -627,7 +896,7 @@ class _PyScanner:
                         self.consts[target.id] = resolved
         elif isinstance(node, ast.Call):
             self.call(node)
-        for child in ast.iter_child_nodes(node):  # type: ignore[arg-type]
+        for child in ast.iter_child_nodes(node):  # type: ignore[arg-type,unused-ignore]
             self.visit(child)
 
     def resolve(self, node: object) -> str | None:
@@ -639,24 +908,26 @@ class _PyScanner:
             for module in self.star:
                 if f"{module}.{node.id}" in _PY_DELETE or f"{module}.{node.id}" in _PY_SHELL_FIRST:
                     return f"{module}.{node.id}"
-            return node.id
+            return str(node.id)
         if isinstance(node, ast.Attribute):
             base = self.resolve(node.value)
             return f"{base}.{node.attr}" if base else None
         if isinstance(node, ast.Call):
             name = self.resolve(node.func)
             if name in ("__import__", "importlib.import_module") and node.args:
-                module = self.value(node.args[0])
-                if isinstance(module, str):
-                    self.aliases.setdefault(module.split(".")[0], module.split(".")[0])
-                    return module
+                imported = self.value(node.args[0])
+                if isinstance(imported, str):
+                    self.aliases.setdefault(imported.split(".")[0], imported.split(".")[0])
+                    return imported
             if name == "getattr" and len(node.args) >= 2:
                 attr = self.value(node.args[1])
                 base = self.resolve(node.args[0])
                 return f"{base}.{attr}" if isinstance(attr, str) and base else None
             if name in ("pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath"):
                 return "pathlib.Path()"
-        if isinstance(node, ast.Name | ast.Attribute | ast.Call | ast.BinOp) and isinstance(self.value(node), _PathValue):
+        if isinstance(node, ast.Name | ast.Attribute | ast.Call | ast.BinOp) and isinstance(
+            self.value(node), _PathValue
+        ):
             return "pathlib.Path()"
         return None
 
@@ -669,7 +940,9 @@ class _PyScanner:
             return self.consts.get(node.id)
         if isinstance(node, ast.JoinedStr):
             parts = [self.value(v) for v in node.values]
-            return "".join(str(p) for p in parts) if all(isinstance(p, str) for p in parts) else None
+            return (
+                "".join(str(p) for p in parts) if all(isinstance(p, str) for p in parts) else None
+            )
         if isinstance(node, ast.FormattedValue):
             return self.value(node.value)
         if isinstance(node, ast.List | ast.Tuple):
@@ -679,7 +952,11 @@ class _PyScanner:
             left, right = self.value(node.left), self.value(node.right)
             if isinstance(node.op, ast.Add) and isinstance(left, str) and isinstance(right, str):
                 return left + right
-            if isinstance(node.op, ast.Div) and isinstance(left, _PathValue) and isinstance(right, str | _PathValue):
+            if (
+                isinstance(node.op, ast.Div)
+                and isinstance(left, _PathValue)
+                and isinstance(right, str | _PathValue)
+            ):
                 return _PathValue(f"{left.path.rstrip('/')}/{right}")
             return None
         if isinstance(node, ast.Call):
@@ -687,11 +964,20 @@ class _PyScanner:
             args = [self.value(a) for a in node.args]
             if name in ("pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath", "os.path.join"):
                 if args and all(isinstance(a, str | _PathValue) for a in args):
-                    joined = "/".join(str(a).rstrip("/") if i < len(args) - 1 else str(a) for i, a in enumerate(args))
+                    joined = "/".join(
+                        str(a).rstrip("/") if i < len(args) - 1 else str(a)
+                        for i, a in enumerate(args)
+                    )
                     return _PathValue(joined) if name != "os.path.join" else joined
                 return None if args else _PathValue(".")
-            if name in ("pathlib.Path.home", "os.path.expanduser") or name and name.endswith("Path.home"):
-                return _PathValue("~") if not args else (str(args[0]) if isinstance(args[0], str) else None)
+            if name in ("pathlib.Path.home", "os.path.expanduser") or (
+                name and name.endswith("Path.home")
+            ):
+                return (
+                    _PathValue("~")
+                    if not args
+                    else (str(args[0]) if isinstance(args[0], str) else None)
+                )
         return None
 
     def text(self, node: object) -> str | None:
@@ -707,10 +993,19 @@ class _PyScanner:
         args = node.args
         kwargs = {k.arg: k.value for k in node.keywords if k.arg}
         add = self.effects.append
-        if isinstance(node.func, ast.Attribute) and node.func.attr in ("unlink", "rmdir") and name not in _PY_DELETE:
-            if not name.startswith("os."):
-                add(Effect("delete", self.text(node.func.value), detail=f"pathlib.Path.{node.func.attr}"))
-                return
+        if (
+            isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("unlink", "rmdir")
+            and name not in _PY_DELETE
+            and not name.startswith("os.")
+        ):
+            # An unknown object's .unlink()/.rmdir() is almost surely a pathlib path.
+            add(
+                Effect(
+                    "delete", self.text(node.func.value), detail=f"pathlib.Path.{node.func.attr}"
+                )
+            )
+            return
         if name in _PY_DELETE:
             target = self.text(args[0]) if args else self.text(kwargs.get("path"))
             add(Effect("delete", target, recursive=_PY_DELETE[name], detail=name))
@@ -718,7 +1013,9 @@ class _PyScanner:
             add(Effect("shell", self.shell_text(name, args, kwargs), detail=name))
         elif name in ("exec", "eval", "compile", "builtins.exec", "builtins.eval"):
             source = self.text(args[0]) if args else None
-            self.effects.extend(_python(source) if source is not None else [Effect("opaque", detail=name)])
+            self.effects.extend(
+                _python(source) if source is not None else [Effect("opaque", detail=name)]
+            )
         elif name in ("__import__", "importlib.import_module", "getattr") and args:
             index = 1 if name == "getattr" else 0
             if len(args) > index and self.value(args[index]) is None:
@@ -727,22 +1024,37 @@ class _PyScanner:
             add(Effect("opaque", detail=name))
         elif name == "open" or name in ("io.open", "builtins.open", "os.open"):
             mode = self.value(args[1]) if len(args) > 1 else self.value(kwargs.get("mode"))
-            if isinstance(mode, str) and set(mode) & set("wax+") or name == "os.open":
+            if (isinstance(mode, str) and set(mode) & set("wax+")) or name == "os.open":
                 add(Effect("write", self.text(args[0]) if args else None, detail=name))
-        elif isinstance(node.func, ast.Attribute) and node.func.attr in ("write_text", "write_bytes"):
-            add(Effect("write", self.text(node.func.value), detail=f"pathlib.Path.{node.func.attr}"))
+        elif isinstance(node.func, ast.Attribute) and node.func.attr in (
+            "write_text",
+            "write_bytes",
+        ):
+            add(
+                Effect("write", self.text(node.func.value), detail=f"pathlib.Path.{node.func.attr}")
+            )
         elif name in ("os.rename", "os.replace", "shutil.move", "os.truncate"):
-            target = args[1] if name != "os.truncate" and len(args) > 1 else (args[0] if args else None)
+            target = (
+                args[1] if name != "os.truncate" and len(args) > 1 else (args[0] if args else None)
+            )
             add(Effect("write", self.text(target), detail=name))
         else:
             self.call_io(node, name, args, kwargs)
 
-    def call_io(self, node: object, name: str, args: list[object], kwargs: dict[str, object]) -> None:
+    def call_io(
+        self, node: object, name: str, args: list[object], kwargs: dict[str, object]
+    ) -> None:
         ast = self.ast
         assert isinstance(node, ast.Call)
         module, _, verb = name.rpartition(".")
         attr = node.func.attr if isinstance(node.func, ast.Attribute) else ""
-        if module.split(".")[0] in _PY_HTTP and verb in ("delete", "post", "put", "patch", "request"):
+        if module.split(".")[0] in _PY_HTTP and verb in (
+            "delete",
+            "post",
+            "put",
+            "patch",
+            "request",
+        ):
             method = verb.upper()
             if verb == "request":
                 given = self.value(args[0]) if args else self.value(kwargs.get("method"))
@@ -752,34 +1064,70 @@ class _PyScanner:
                 url = self.text(args[0]) if args else self.text(kwargs.get("url"))
                 self.effects.append(Effect("http", url, method=method or None, detail=name))
         elif name in ("urllib.request.Request", "urllib.request.urlopen"):
-            method = self.value(kwargs.get("method"))
+            given_method = self.value(kwargs.get("method"))
             data = kwargs.get("data") or (args[1] if len(args) > 1 else None)
-            if isinstance(method, str) and method.upper() not in ("GET", "HEAD") or (method is None and data is not None):
+            if (isinstance(given_method, str) and given_method.upper() not in ("GET", "HEAD")) or (
+                given_method is None and data is not None
+            ):
                 url = self.text(args[0]) if args else None
-                self.effects.append(Effect("http", url, method=method.upper() if isinstance(method, str) else "POST", detail=name))
+                self.effects.append(
+                    Effect(
+                        "http",
+                        url,
+                        method=given_method.upper() if isinstance(given_method, str) else "POST",
+                        detail=name,
+                    )
+                )
         elif attr in ("execute", "executemany", "executescript", "exec_driver_sql"):
-            db = next((m for m in _PY_DB if m in {a.split(".")[0] for a in self.aliases.values()}), None)
+            db = next(
+                (m for m in _PY_DB if m in {a.split(".")[0] for a in self.aliases.values()}), None
+            )
             sql = self.text(args[0]) if args else None
-            if db is not None or (sql is not None and re.match(r"\s*(drop|delete|update|truncate|alter|insert|create|grant|select)\b", sql, re.I)):
+            if db is not None or (
+                sql is not None
+                and re.match(
+                    r"\s*(drop|delete|update|truncate|alter|insert|create|grant|select)\b",
+                    sql,
+                    re.I,
+                )
+            ):
                 self.effects.append(Effect("sql", sql, detail=f"{db or 'unknown'}:{attr}"))
-        elif attr in ("flushall", "flushdb") and "redis" in {a.split(".")[0] for a in self.aliases.values()}:
+        elif attr in ("flushall", "flushdb") and "redis" in {
+            a.split(".")[0] for a in self.aliases.values()
+        }:
             self.effects.append(Effect("sql", attr.upper(), detail=f"redis:{attr}"))
-        elif attr == "drop_database" and "pymongo" in {a.split(".")[0] for a in self.aliases.values()}:
+        elif attr == "drop_database" and "pymongo" in {
+            a.split(".")[0] for a in self.aliases.values()
+        }:
             db_name = self.text(args[0]) if args else None
-            self.effects.append(Effect("sql", f"db.getSiblingDB({db_name!r}).dropDatabase()" if db_name else None, detail="pymongo:drop_database"))
+            self.effects.append(
+                Effect(
+                    "sql",
+                    f"db.getSiblingDB({db_name!r}).dropDatabase()" if db_name else None,
+                    detail="pymongo:drop_database",
+                )
+            )
 
     def shell_text(self, name: str, args: list[object], kwargs: dict[str, object]) -> str | None:
         if name.startswith(("os.execl", "os.spawnl")):
             skip = 2 if name.startswith("os.spawn") else 1  # (mode,) path, then argv
             words = [self.value(a) for a in args[skip:]]
-            return shlex.join(str(w) for w in words) if words and all(isinstance(w, str) for w in words) else None
+            return (
+                shlex.join(str(w) for w in words)
+                if words and all(isinstance(w, str) for w in words)
+                else None
+            )
         if name.startswith(("os.execv", "os.spawnv", "os.posix_spawn")):
             argv = args[2 if name.startswith("os.spawn") else 1] if len(args) > 1 else None
             value = self.value(argv)
-            return shlex.join(value) if isinstance(value, list) else None  # type: ignore[arg-type]
+            return shlex.join(str(v) for v in value) if isinstance(value, list) else None
         if name == "asyncio.create_subprocess_exec":
             words = [self.value(a) for a in args]
-            return shlex.join(str(w) for w in words) if words and all(isinstance(w, str) for w in words) else None
+            return (
+                shlex.join(str(w) for w in words)
+                if words and all(isinstance(w, str) for w in words)
+                else None
+            )
         first = args[0] if args else kwargs.get("args")
         value = self.value(first)
         if isinstance(value, list):

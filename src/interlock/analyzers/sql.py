@@ -25,6 +25,7 @@ command words and method calls, with strings and comments masked the same way.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -161,10 +162,9 @@ def _lex(sql: str, dialect: str, escapes: bool) -> tuple[list[_Tok], str | None]
             i += 1
             continue
         at_line_start, line_start = line_start, False
-        if c == "-" and nxt == "-" and (not mysql or i + 2 >= n or sql[i + 2].isspace()):
-            j = sql.find("\n", i)
-            i = n if j < 0 else j
-        elif c == "#" and mysql:
+        if (c == "-" and nxt == "-" and (not mysql or i + 2 >= n or sql[i + 2].isspace())) or (
+            c == "#" and mysql
+        ):
             j = sql.find("\n", i)
             i = n if j < 0 else j
         elif c == "/" and nxt == "*":
@@ -198,12 +198,14 @@ def _lex(sql: str, dialect: str, escapes: bool) -> tuple[list[_Tok], str | None]
             toks.append(_Tok("qident", text, i, end))
             i = end
         elif c == "$" and pg and (m := _DOLLAR.match(sql, i)) and not _ident_before(sql, i):
-            close = sql.find(m.group(0), m.end())
-            if close < 0:
+            stop = sql.find(m.group(0), m.end())
+            if stop < 0:
                 return toks, "a $-quoted string is never closed"
-            toks.append(_Tok("str", sql[m.end() : close], i, close + len(m.group(0))))
-            i = close + len(m.group(0))
-        elif (c == "\\" and dialect != "sqlite") or (c == "." and at_line_start and dialect == "sqlite"):
+            toks.append(_Tok("str", sql[m.end() : stop], i, stop + len(m.group(0))))
+            i = stop + len(m.group(0))
+        elif (c == "\\" and dialect != "sqlite") or (
+            c == "." and at_line_start and dialect == "sqlite"
+        ):
             j = sql.find("\n", i)
             j = n if j < 0 else j
             toks.append(_Tok("meta", sql[i:j].strip(), i, j))
@@ -285,8 +287,15 @@ def _statements(toks: list[_Tok]) -> list[list[_Tok]]:
 def _text(sql: str, ctx: _Ctx) -> list[Finding]:
     """Every statement of ``sql`` judged; also used for DO bodies and prepared text."""
     if ctx.depth > _MAX_DEPTH:
-        return [ctx.find("db.unparsed", "runs SQL nested too deeply to follow", "sql.too_deep",
-                         _short(sql), floor=Verdict.ASK)]  # fmt: skip
+        return [
+            ctx.find(
+                "db.unparsed",
+                "runs SQL nested too deeply to follow",
+                "sql.too_deep",
+                _short(sql),
+                floor=Verdict.ASK,
+            )
+        ]
     findings = _pass(sql, ctx, escapes=ctx.dialect == "mysql")
     if "\\'" in sql or '\\"' in sql:
         other = _pass(sql, ctx, escapes=ctx.dialect != "mysql")
@@ -300,8 +309,15 @@ def _pass(sql: str, ctx: _Ctx, *, escapes: bool) -> list[Finding]:
     for stmt in _statements(toks):
         findings.extend(_statement(stmt, _short(sql[stmt[0].start : stmt[-1].end]), ctx))
     if error is not None:
-        findings.append(ctx.find("db.unparsed", f"contains SQL Interlock cannot read: {error}",
-                                 "sql.unparsed", _short(sql), floor=Verdict.ASK))  # fmt: skip
+        findings.append(
+            ctx.find(
+                "db.unparsed",
+                f"contains SQL Interlock cannot read: {error}",
+                "sql.unparsed",
+                _short(sql),
+                floor=Verdict.ASK,
+            )
+        )
     return findings
 
 
@@ -395,8 +411,15 @@ def _statement(toks: list[_Tok], ev: str, ctx: _Ctx) -> list[Finding]:
     if ctx.dialect == "mysql":
         top = [_w(toks, j) for j in _top(toks, i, len(toks))]
         if "INTO" in top and ("OUTFILE" in top or "DUMPFILE" in top):
-            findings.append(ctx.find("db.server_file_access", "writes query results to a file on the database server",
-                                     "sql.server_file", ev, verdict=Verdict.DENY))  # fmt: skip
+            findings.append(
+                ctx.find(
+                    "db.server_file_access",
+                    "writes query results to a file on the database server",
+                    "sql.server_file",
+                    ev,
+                    verdict=Verdict.DENY,
+                )
+            )
     return findings
 
 
@@ -418,20 +441,29 @@ def _dml(toks: list[_Tok], i: int, end: int, ev: str, ctx: _Ctx) -> list[Finding
     verb = _w(toks, i)
     top = _top(toks, i + 1, end)
     words = [_w(toks, j) for j in top]
-    if verb == "DELETE":
-        j = top[words.index("FROM")] + 1 if "FROM" in words else i + 1
-    else:
-        j = i + 1
-    while _w(toks, j) in {"ONLY", "LOW_PRIORITY", "QUICK", "IGNORE", "OR", "REPLACE", "ABORT",
-                          "ROLLBACK", "FAIL"}:  # fmt: skip
+    j = top[words.index("FROM")] + 1 if verb == "DELETE" and "FROM" in words else i + 1
+    while _w(toks, j) in {
+        "ONLY",
+        "LOW_PRIORITY",
+        "QUICK",
+        "IGNORE",
+        "OR",
+        "REPLACE",
+        "ABORT",
+        "ROLLBACK",
+        "FAIL",
+    }:
         j += 1
     target, _ = _name(toks, j)
     where = "WHERE" in words
     always = ""
     if where:
         w = top[words.index("WHERE")] + 1
-        stop = [top[k] for k, word in enumerate(words) if word in {"RETURNING", "ORDER", "LIMIT"}
-                and top[k] > w]  # fmt: skip
+        stop = [
+            top[k]
+            for k, word in enumerate(words)
+            if word in {"RETURNING", "ORDER", "LIMIT"} and top[k] > w
+        ]
         cond = toks[w : (stop[0] if stop else end)]
         if _w(cond, 0) == "CURRENT":
             return []
@@ -442,10 +474,26 @@ def _dml(toks: list[_Tok], i: int, end: int, ev: str, ctx: _Ctx) -> list[Finding
     what = f"every row of {target or 'a table'}"
     targets = (target,) if target else ()
     if verb == "DELETE":
-        return [ctx.find("db.delete_all_rows", f"deletes {what}{always}", "sql.delete_all", ev,
-                         targets=targets, reversible=False)]  # fmt: skip
-    return [ctx.find("db.update_all_rows", f"updates {what}{always}", "sql.update_all", ev,
-                     targets=targets, reversible=False)]  # fmt: skip
+        return [
+            ctx.find(
+                "db.delete_all_rows",
+                f"deletes {what}{always}",
+                "sql.delete_all",
+                ev,
+                targets=targets,
+                reversible=False,
+            )
+        ]
+    return [
+        ctx.find(
+            "db.update_all_rows",
+            f"updates {what}{always}",
+            "sql.update_all",
+            ev,
+            targets=targets,
+            reversible=False,
+        )
+    ]
 
 
 _CONST = frozenset({"num", "str"})
@@ -458,10 +506,11 @@ def _always_true(cond: list[_Tok]) -> bool:
     ors = [j for j in _top(cond, 0, len(cond)) if _w(cond, j) == "OR"]
     if ors:
         bounds = [-1, *ors, len(cond)]
-        return any(_always_true(cond[a + 1 : b]) for a, b in zip(bounds, bounds[1:], strict=False))
+        return any(_always_true(cond[a + 1 : b]) for a, b in itertools.pairwise(bounds))
     texts = [t.text for t in cond]
-    if texts in (["TRUE"], ["NOT", "FALSE"], ["NOT", "0"]) or (len(cond) == 1 and cond[0].kind == "num"
-                                                               and float(cond[0].text) != 0):  # fmt: skip
+    if texts in (["TRUE"], ["NOT", "FALSE"], ["NOT", "0"]) or (
+        len(cond) == 1 and cond[0].kind == "num" and float(cond[0].text) != 0
+    ):
         return True
     if len(cond) == 3 and cond[1].kind == "op":
         a, op, b = cond
@@ -504,7 +553,9 @@ def _drop(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
     while _w(toks, j) in {"IF", "EXISTS", "CONCURRENTLY", "BY"}:
         j += 1
     names, _ = _names(toks, j, _DROP_STOP)
-    operation, reversible = _DROP_KINDS.get(kind, ("db.drop_" + kind.lower().replace(" ", "_"), None))
+    operation, reversible = _DROP_KINDS.get(
+        kind, ("db.drop_" + kind.lower().replace(" ", "_"), None)
+    )
     noun = kind.lower()
     rest = {t.text for t in toks[j:] if t.kind == "word"}
     what = ", ".join(names) or "an object"
@@ -528,21 +579,47 @@ def _truncate(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
         j += 1
     names, _ = _names(toks, j, frozenset({"RESTART", "CONTINUE", "CASCADE", "RESTRICT"}))
     what = ", ".join(names) or "a table"
-    return [ctx.find("db.truncate", f"deletes every row of {what} (TRUNCATE)", "sql.truncate", ev,
-                     targets=names, reversible=False)]  # fmt: skip
+    return [
+        ctx.find(
+            "db.truncate",
+            f"deletes every row of {what} (TRUNCATE)",
+            "sql.truncate",
+            ev,
+            targets=names,
+            reversible=False,
+        )
+    ]
 
 
 def _alter(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
     kind = _w(toks, i + 1)
     if kind == "SYSTEM" or (kind == "GLOBAL" and ctx.dialect == "mysql"):
-        return [ctx.find("db.alter_system", "changes the database server's configuration",
-                         "sql.alter_system", ev)]  # fmt: skip
+        return [
+            ctx.find(
+                "db.alter_system",
+                "changes the database server's configuration",
+                "sql.alter_system",
+                ev,
+            )
+        ]
     if kind in {"ROLE", "USER"}:
-        granted = {t.text for t in toks if t.kind == "word"} & {"SUPERUSER", "CREATEROLE", "BYPASSRLS", "REPLICATION"}
+        granted = {t.text for t in toks if t.kind == "word"} & {
+            "SUPERUSER",
+            "CREATEROLE",
+            "BYPASSRLS",
+            "REPLICATION",
+        }
         if granted:
             name, _ = _name(toks, i + 2)
-            return [ctx.find("db.grant", f"gives role {name} {', '.join(sorted(granted)).lower()}",
-                             "sql.grant", ev, targets=(name,))]  # fmt: skip
+            return [
+                ctx.find(
+                    "db.grant",
+                    f"gives role {name} {', '.join(sorted(granted)).lower()}",
+                    "sql.grant",
+                    ev,
+                    targets=(name,),
+                )
+            ]
         return []
     if kind != "TABLE":
         return []
@@ -561,12 +638,22 @@ def _alter(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
         if what in {"CONSTRAINT", "INDEX", "KEY", "PRIMARY", "FOREIGN", "CHECK"}:
             summary, reversible = f"drops a {what.lower()} of table {table}", None
         else:
-            col_at = top[k + 2] if what in {"COLUMN", "PARTITION"} and k + 2 < len(top) else top[k + 1]
+            col_at = (
+                top[k + 2] if what in {"COLUMN", "PARTITION"} and k + 2 < len(top) else top[k + 1]
+            )
             col, _ = _name(toks, col_at)
             noun = "partition" if what == "PARTITION" else "column"
             summary, reversible = f"drops {noun} {col} of table {table}; its data is lost", False
-        out.append(ctx.find("db.alter_drop", summary, "sql.alter_drop", ev, targets=(table,),
-                            reversible=reversible))  # fmt: skip
+        out.append(
+            ctx.find(
+                "db.alter_drop",
+                summary,
+                "sql.alter_drop",
+                ev,
+                targets=(table,),
+                reversible=reversible,
+            )
+        )
     return out
 
 
@@ -574,11 +661,17 @@ def _grant(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
     verb = _w(toks, i)
     top = _top(toks, i, len(toks))
     to = [idx for idx in top if _w(toks, idx) in {"TO", "FROM"}]
-    names = _names(toks, to[-1] + 1, frozenset({"WITH", "GRANTED", "CASCADE", "RESTRICT"}))[0] if to else ()
+    names = (
+        _names(toks, to[-1] + 1, frozenset({"WITH", "GRANTED", "CASCADE", "RESTRICT"}))[0]
+        if to
+        else ()
+    )
     who = ", ".join(names) or "a role"
     if verb == "GRANT":
         return [ctx.find("db.grant", f"grants privileges to {who}", "sql.grant", ev, targets=names)]
-    return [ctx.find("db.revoke", f"revokes privileges from {who}", "sql.revoke", ev, targets=names)]
+    return [
+        ctx.find("db.revoke", f"revokes privileges from {who}", "sql.revoke", ev, targets=names)
+    ]
 
 
 def _copy(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
@@ -588,18 +681,41 @@ def _copy(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
             nxt = toks[top[k + 1]]
             if nxt.kind == "word" and nxt.text == "PROGRAM":
                 cmd = toks[top[k + 2]].text if k + 2 < len(top) else ""
-                return [ctx.find("db.shell_escape", f"runs the shell command {cmd!r} on the database server",
-                                 "sql.copy_program", ev, targets=(cmd,), verdict=Verdict.DENY)]  # fmt: skip
+                return [
+                    ctx.find(
+                        "db.shell_escape",
+                        f"runs the shell command {cmd!r} on the database server",
+                        "sql.copy_program",
+                        ev,
+                        targets=(cmd,),
+                        verdict=Verdict.DENY,
+                    )
+                ]
             if nxt.kind == "str":
-                return [ctx.find("db.server_file_access", f"reads or writes the server file {nxt.text}",
-                                 "sql.server_file", ev, targets=(nxt.text,), verdict=Verdict.DENY)]  # fmt: skip
+                return [
+                    ctx.find(
+                        "db.server_file_access",
+                        f"reads or writes the server file {nxt.text}",
+                        "sql.server_file",
+                        ev,
+                        targets=(nxt.text,),
+                        verdict=Verdict.DENY,
+                    )
+                ]
     return []
 
 
 def _do(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
     body = next((t.text for t in toks[i + 1 :] if t.kind == "str"), "")
-    found = [ctx.find("db.dynamic_sql", "runs a procedural DO block Interlock cannot fully follow",
-                      "sql.do_block", ev, floor=Verdict.ASK)]  # fmt: skip
+    found = [
+        ctx.find(
+            "db.dynamic_sql",
+            "runs a procedural DO block Interlock cannot fully follow",
+            "sql.do_block",
+            ev,
+            floor=Verdict.ASK,
+        )
+    ]
     return found + _text(body, ctx.inner(plpgsql=True, note=" (inside a DO block)"))
 
 
@@ -613,8 +729,15 @@ def _prepare(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
         return _statement(toks[j + 1 :], ev, ctx.inner(note=note))
     if _w(toks, j) == "FROM" and j + 1 < len(toks) and toks[j + 1].kind == "str":
         return _text(toks[j + 1].text, ctx.inner(note=note))
-    return [ctx.find("db.dynamic_sql", f"prepares statement {name} from text built at run time",
-                     "sql.dynamic", ev, floor=Verdict.ASK)]  # fmt: skip
+    return [
+        ctx.find(
+            "db.dynamic_sql",
+            f"prepares statement {name} from text built at run time",
+            "sql.dynamic",
+            ev,
+            floor=Verdict.ASK,
+        )
+    ]
 
 
 def _join(toks: list[_Tok]) -> str:
@@ -629,8 +752,15 @@ def _execute(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
     name, _ = _name(toks, j)
     if name and name in ctx.prepared and toks[j].kind == "word":
         return []  # its PREPARE in this input was judged already
-    return [ctx.find("db.dynamic_sql", "executes SQL whose text is not in this input",
-                     "sql.dynamic", ev, floor=Verdict.ASK)]  # fmt: skip
+    return [
+        ctx.find(
+            "db.dynamic_sql",
+            "executes SQL whose text is not in this input",
+            "sql.dynamic",
+            ev,
+            floor=Verdict.ASK,
+        )
+    ]
 
 
 def _client(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
@@ -649,7 +779,9 @@ def _shutdown(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
 def _attach(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
     if ctx.dialect != "sqlite":
         return []
-    return [ctx.find("db.attach", "attaches (and may create) another database file", "sql.attach", ev)]
+    return [
+        ctx.find("db.attach", "attaches (and may create) another database file", "sql.attach", ev)
+    ]
 
 
 _HEADS = {
@@ -680,7 +812,17 @@ def _explain(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
             if word in {"ANALYZE", "ANALYSE"}:
                 runs = k + 1 >= len(opts) or opts[k + 1] not in {"FALSE", "OFF", "0"}
         j = end + 1
-    while _w(toks, j) in {"ANALYZE", "ANALYSE", "VERBOSE", "FORMAT", "EXTENDED", "JSON", "TREE", "TRADITIONAL", "="}:
+    while _w(toks, j) in {
+        "ANALYZE",
+        "ANALYSE",
+        "VERBOSE",
+        "FORMAT",
+        "EXTENDED",
+        "JSON",
+        "TREE",
+        "TRADITIONAL",
+        "=",
+    }:
         runs = runs or _w(toks, j) in {"ANALYZE", "ANALYSE"}
         j += 1
     if not runs or j >= len(toks):
@@ -689,9 +831,19 @@ def _explain(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
 
 
 _SERVER_FILES = frozenset(
-    {"pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "lo_import", "lo_export",
-     "pg_file_write", "pg_file_unlink", "pg_file_rename", "load_file"}
-)  # fmt: skip
+    {
+        "pg_read_file",
+        "pg_read_binary_file",
+        "pg_ls_dir",
+        "pg_stat_file",
+        "lo_import",
+        "lo_export",
+        "pg_file_write",
+        "pg_file_unlink",
+        "pg_file_rename",
+        "load_file",
+    }
+)
 
 
 def _function(tok: _Tok, ev: str, ctx: _Ctx) -> list[Finding]:
@@ -699,14 +851,34 @@ def _function(tok: _Tok, ev: str, ctx: _Ctx) -> list[Finding]:
         return []
     name = tok.text.lower()
     if name == "pg_terminate_backend":
-        return [ctx.find("db.terminate_backend", "terminates other database sessions",
-                         "sql.terminate_backend", ev)]  # fmt: skip
+        return [
+            ctx.find(
+                "db.terminate_backend",
+                "terminates other database sessions",
+                "sql.terminate_backend",
+                ev,
+            )
+        ]
     if name in _SERVER_FILES:
-        return [ctx.find("db.server_file_access", f"reads or writes files on the database server ({name})",
-                         "sql.server_file", ev, verdict=Verdict.DENY)]  # fmt: skip
+        return [
+            ctx.find(
+                "db.server_file_access",
+                f"reads or writes files on the database server ({name})",
+                "sql.server_file",
+                ev,
+                verdict=Verdict.DENY,
+            )
+        ]
     if name == "load_extension":
-        return [ctx.find("db.shell_escape", "loads native code into the database process",
-                         "sql.load_extension", ev, verdict=Verdict.DENY)]  # fmt: skip
+        return [
+            ctx.find(
+                "db.shell_escape",
+                "loads native code into the database process",
+                "sql.load_extension",
+                ev,
+                verdict=Verdict.DENY,
+            )
+        ]
     return []
 
 
@@ -714,19 +886,52 @@ def _meta(line: str, ev: str, ctx: _Ctx) -> list[Finding]:
     """psql backslash commands, the mysql client's ``\\!``/``\\.``, sqlite3's dot-commands."""
     cmd, _, arg = line.partition(" ")
     cmd, arg = cmd.lower(), arg.strip()
-    shell = cmd in {"\\!", ".shell", ".system", "\\system"} or "`" in arg and ctx.dialect == "postgres"
-    piped = cmd in {"\\o", "\\out", "\\g", "\\w", "\\write", ".output", ".once", ".read", "\\copy"} and (
-        arg.startswith("|") or (cmd == "\\copy" and " program " in f" {arg.lower()} ")
+    shell = cmd in {"\\!", ".shell", ".system", "\\system"} or (
+        "`" in arg and ctx.dialect == "postgres"
     )
+    piped = cmd in {
+        "\\o",
+        "\\out",
+        "\\g",
+        "\\w",
+        "\\write",
+        ".output",
+        ".once",
+        ".read",
+        "\\copy",
+    } and (arg.startswith("|") or (cmd == "\\copy" and " program " in f" {arg.lower()} "))
     if shell or piped:
-        return [ctx.find("db.shell_escape", f"runs a shell command from the SQL client ({_short(line, 80)})",
-                         "sql.client_shell", ev, targets=(arg,), verdict=Verdict.DENY)]  # fmt: skip
+        return [
+            ctx.find(
+                "db.shell_escape",
+                f"runs a shell command from the SQL client ({_short(line, 80)})",
+                "sql.client_shell",
+                ev,
+                targets=(arg,),
+                verdict=Verdict.DENY,
+            )
+        ]
     if cmd in {"\\i", "\\ir", "\\include", "\\include_relative", "\\.", ".read"}:
-        return [ctx.find("db.include_file", f"runs the SQL in {arg or 'a file'}, which Interlock has not read",
-                         "sql.include", ev, targets=(arg,), floor=Verdict.ASK)]  # fmt: skip
+        return [
+            ctx.find(
+                "db.include_file",
+                f"runs the SQL in {arg or 'a file'}, which Interlock has not read",
+                "sql.include",
+                ev,
+                targets=(arg,),
+                floor=Verdict.ASK,
+            )
+        ]
     if cmd == "\\gexec":
-        return [ctx.find("db.dynamic_sql", "runs each result of the query as SQL (\\gexec)",
-                         "sql.dynamic", ev, floor=Verdict.ASK)]  # fmt: skip
+        return [
+            ctx.find(
+                "db.dynamic_sql",
+                "runs each result of the query as SQL (\\gexec)",
+                "sql.dynamic",
+                ev,
+                floor=Verdict.ASK,
+            )
+        ]
     return []
 
 
@@ -744,10 +949,18 @@ _REDIS: dict[str, tuple[str, str, bool | None]] = {
     "FUNCTION FLUSH": ("db.script_flush", "removes every Redis function library", None),
     "FUNCTION DELETE": ("db.script_flush", "removes the Redis function library {args}", None),
     "SWAPDB": ("db.swapdb", "swaps two Redis databases ({args})", None),
-    "REPLICAOF": ("db.replicaof", "makes the server a replica, replacing its data with the primary's", False),
-    "SLAVEOF": ("db.replicaof", "makes the server a replica, replacing its data with the primary's", False),
+    "REPLICAOF": (
+        "db.replicaof",
+        "makes the server a replica, replacing its data with the primary's",
+        False,
+    ),
+    "SLAVEOF": (
+        "db.replicaof",
+        "makes the server a replica, replacing its data with the primary's",
+        False,
+    ),
     "MODULE LOAD": ("db.native_code", "loads a native module into Redis ({args})", None),
-}  # fmt: skip
+}
 _REDIS_OPAQUE = frozenset({"EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"})
 
 
@@ -758,8 +971,15 @@ def _redis(text: str, ctx: _Ctx) -> list[Finding]:
         try:
             words = shlex.split(line, comments=False)
         except ValueError:
-            out.append(ctx.find("db.unparsed", "contains a Redis command Interlock cannot read (unclosed quote)",
-                                "redis.unparsed", _short(line), floor=Verdict.ASK))  # fmt: skip
+            out.append(
+                ctx.find(
+                    "db.unparsed",
+                    "contains a Redis command Interlock cannot read (unclosed quote)",
+                    "redis.unparsed",
+                    _short(line),
+                    floor=Verdict.ASK,
+                )
+            )
             continue
         if words and words[0].isdigit():  # redis-cli's "N COMMAND" repeats a command N times
             words = words[1:]
@@ -769,16 +989,32 @@ def _redis(text: str, ctx: _Ctx) -> list[Finding]:
         pair = f"{cmd} {words[1].upper()}" if len(words) > 1 else cmd
         key, args = (pair, words[2:]) if pair in _REDIS else (cmd, words[1:])
         if cmd in _REDIS_OPAQUE:
-            out.append(ctx.find("db.eval", "runs a server-side Redis script Interlock does not read",
-                                "redis.eval", _short(line), floor=Verdict.ASK))  # fmt: skip
+            out.append(
+                ctx.find(
+                    "db.eval",
+                    "runs a server-side Redis script Interlock does not read",
+                    "redis.eval",
+                    _short(line),
+                    floor=Verdict.ASK,
+                )
+            )
             continue
-        if key not in _REDIS or (cmd in {"REPLICAOF", "SLAVEOF"} and [a.upper() for a in args] == ["NO", "ONE"]):
+        if key not in _REDIS or (
+            cmd in {"REPLICAOF", "SLAVEOF"} and [a.upper() for a in args] == ["NO", "ONE"]
+        ):
             continue
         operation, summary, reversible = _REDIS[key]
         shown = " ".join(args[:5]) + (" …" if len(args) > 5 else "")
-        out.append(ctx.find(operation, summary.format(args=shown).replace(" ()", ""), f"redis.{key.lower().replace(' ', '_')}",
-                            _short(line), targets=tuple(args) if cmd in {"DEL", "UNLINK"} else (),
-                            reversible=reversible))  # fmt: skip
+        out.append(
+            ctx.find(
+                operation,
+                summary.format(args=shown).replace(" ()", ""),
+                f"redis.{key.lower().replace(' ', '_')}",
+                _short(line),
+                targets=tuple(args) if cmd in {"DEL", "UNLINK"} else (),
+                reversible=reversible,
+            )
+        )
     return out
 
 
@@ -786,15 +1022,21 @@ def _redis(text: str, ctx: _Ctx) -> list[Finding]:
 
 _MONGO: dict[str, tuple[str, str, str]] = {
     # method: (operation, summary with {target}, when: "always" | "empty" (no filter or {}))
-    "dropDatabase": ("db.drop_database", "drops MongoDB database {target}; the data is lost", "always"),
+    "dropDatabase": (
+        "db.drop_database",
+        "drops MongoDB database {target}; the data is lost",
+        "always",
+    ),
     "drop": ("db.drop_table", "drops the MongoDB collection {target}; the data is lost", "always"),
     "deleteMany": ("db.delete_all_rows", "deletes every document of {target}", "empty"),
     "remove": ("db.delete_all_rows", "deletes every document of {target}", "empty"),
     "updateMany": ("db.update_all_rows", "updates every document of {target}", "empty"),
     "dropUser": ("db.drop_role", "drops a MongoDB user", "always"),
     "dropAllUsers": ("db.drop_role", "drops every user of the MongoDB database {target}", "always"),
-}  # fmt: skip
-_MONGO_COMMANDS = re.compile(r"""["']?\b(dropDatabase|drop|dropAllUsersFromDatabase|dropUser)\b["']?\s*:""")
+}
+_MONGO_COMMANDS = re.compile(
+    r"""["']?\b(dropDatabase|drop|dropAllUsersFromDatabase|dropUser)\b["']?\s*:"""
+)
 
 
 def _mongo(code: str, ctx: _Ctx) -> list[Finding]:
@@ -808,28 +1050,54 @@ def _mongo(code: str, ctx: _Ctx) -> list[Finding]:
         if tok.kind != "name" or toks[k - 1].text != "." or toks[k + 1].text != "(":
             continue
         close = _js_close(toks, k + 1)
-        ev = _short(code[_js_receiver(toks, k - 1) : toks[close].end if close < len(toks) else len(code)])
+        ev = _short(
+            code[_js_receiver(toks, k - 1) : toks[close].end if close < len(toks) else len(code)]
+        )
         if tok.text in ("runCommand", "adminCommand"):
             args = code[toks[k + 1].end : toks[close].start if close < len(toks) else len(code)]
             m = _MONGO_COMMANDS.search(args)
             if m:
                 operation = "db.drop_database" if m.group(1) == "dropDatabase" else "db.drop_table"
-                out.append(ctx.find(operation, f"runs the MongoDB command {m.group(1)}; the data is lost",
-                                    "mongo.command", ev, reversible=False))  # fmt: skip
+                out.append(
+                    ctx.find(
+                        operation,
+                        f"runs the MongoDB command {m.group(1)}; the data is lost",
+                        "mongo.command",
+                        ev,
+                        reversible=False,
+                    )
+                )
             continue
         if tok.text not in _MONGO:
             continue
         operation, summary, when = _MONGO[tok.text]
         inside = [t.text for t in toks[k + 2 : close]]
-        if when == "empty" and not (inside == [] or inside[:2] == ["{", "}"] and inside[2:3] in ([], [","])):
+        if when == "empty" and not (
+            inside == [] or (inside[:2] == ["{", "}"] and inside[2:3] in ([], [","]))
+        ):
             continue
         receiver = code[_js_receiver(toks, k - 1) : toks[k - 1].start]
         target = _mongo_target(receiver)
-        out.append(ctx.find(operation, summary.format(target=target), f"mongo.{tok.text.lower()}", ev,
-                            targets=(target,), reversible=False))  # fmt: skip
+        out.append(
+            ctx.find(
+                operation,
+                summary.format(target=target),
+                f"mongo.{tok.text.lower()}",
+                ev,
+                targets=(target,),
+                reversible=False,
+            )
+        )
     if error is not None:
-        out.append(ctx.find("db.unparsed", f"contains MongoDB shell code Interlock cannot read: {error}",
-                            "mongo.unparsed", _short(code), floor=Verdict.ASK))  # fmt: skip
+        out.append(
+            ctx.find(
+                "db.unparsed",
+                f"contains MongoDB shell code Interlock cannot read: {error}",
+                "mongo.unparsed",
+                _short(code),
+                floor=Verdict.ASK,
+            )
+        )
     return out
 
 
@@ -876,7 +1144,9 @@ def _js_receiver(toks: list[Token], dot: int) -> int:
 
 
 def _mongo_target(receiver: str) -> str:
-    m = re.fullmatch(r"""\s*db\s*\.\s*(?:getCollection\s*\(\s*["'](.+?)["']\s*\)|(\w+))\s*""", receiver)
+    m = re.fullmatch(
+        r"""\s*db\s*\.\s*(?:getCollection\s*\(\s*["'](.+?)["']\s*\)|(\w+))\s*""", receiver
+    )
     if m:
         return m.group(1) or m.group(2)
     m = re.fullmatch(r"""\s*db\s*\.\s*getSiblingDB\s*\(\s*["'](.+?)["']\s*\)\s*""", receiver)

@@ -31,7 +31,11 @@ __all__ = ["analyze", "catalog"]
 @cache
 def catalog() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(data-bearing type patterns, backup type patterns) from ``catalogs/terraform.toml``."""
-    text = resources.files("interlock.analyzers").joinpath("catalogs/terraform.toml").read_text("utf-8")
+    text = (
+        resources.files("interlock.analyzers")
+        .joinpath("catalogs/terraform.toml")
+        .read_text("utf-8")
+    )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -61,28 +65,46 @@ def analyze(plan: Mapping[str, Any], scope: Scope) -> list[Finding]:
         change = rc.get("change") if isinstance(rc, Mapping) else None
         actions = change.get("actions") if isinstance(change, Mapping) else None
         if not (isinstance(actions, list) and all(isinstance(a, str) for a in actions)):
-            findings.append(_unparsed(f"has a resource change Interlock cannot read (resource_changes[{n}])", env))
+            findings.append(
+                _unparsed(
+                    f"has a resource change Interlock cannot read (resource_changes[{n}])", env
+                )
+            )
             continue
         if "delete" in actions or "forget" in actions:
             deleted.append((rc, actions))
-    backups = [str(rc.get("address")) for rc, actions in deleted
-               if "delete" in actions and _matches(str(rc.get("type", "")), backup_types)]  # fmt: skip
+    backups = [
+        str(rc.get("address"))
+        for rc, actions in deleted
+        if "delete" in actions and _matches(str(rc.get("type", "")), backup_types)
+    ]
     for rc, actions in deleted:
         findings.append(_finding(rc, actions, env, data_types, backup_types, backups))
     return findings
 
 
 def _finding(
-    rc: Mapping[str, Any], actions: list[str], env: str | None, data_types: tuple[str, ...],
-    backup_types: tuple[str, ...], backups: list[str],
-) -> Finding:  # fmt: skip
+    rc: Mapping[str, Any],
+    actions: list[str],
+    env: str | None,
+    data_types: tuple[str, ...],
+    backup_types: tuple[str, ...],
+    backups: list[str],
+) -> Finding:
     address = str(rc.get("address") or rc.get("type") or "a resource")
     kind = str(rc.get("type", ""))
     evidence = f"{address}: {'/'.join(actions)}"
     if "delete" not in actions:  # forget: removed from state, the real thing stays
-        return Finding(operation="iac.forget", summary=f"removes {address} from Terraform state (the resource itself stays)",
-                       verdict=Verdict.ASK, rule="terraform.forget", targets=(address,), environment=env,
-                       reversible=True, evidence=evidence)  # fmt: skip
+        return Finding(
+            operation="iac.forget",
+            summary=f"removes {address} from Terraform state (the resource itself stays)",
+            verdict=Verdict.ASK,
+            rule="terraform.forget",
+            targets=(address,),
+            environment=env,
+            reversible=True,
+            evidence=evidence,
+        )
     replace = "create" in actions
     is_data, is_backup = _matches(kind, data_types), _matches(kind, backup_types)
     if replace:
@@ -151,5 +173,12 @@ def _environment(plan: Any, scope: Scope) -> str | None:
 
 
 def _unparsed(what: str, env: str | None) -> Finding:
-    return Finding(operation="iac.unparsed", summary=f"applies a plan that {what}", verdict=Verdict.ASK,
-                   rule="terraform.unparsed", environment=env, evidence=what, floor=Verdict.ASK)  # fmt: skip
+    return Finding(
+        operation="iac.unparsed",
+        summary=f"applies a plan that {what}",
+        verdict=Verdict.ASK,
+        rule="terraform.unparsed",
+        environment=env,
+        evidence=what,
+        floor=Verdict.ASK,
+    )
