@@ -7,7 +7,8 @@ Steps, in order:
 3. A destructive finding in a production environment that cannot be undone is denied
    ("protect production" default).
 4. The user's rules that match a finding replace its verdict; among them deny wins. A rule
-   cannot lower a finding below its floor (what was not understood stays at least ask).
+   cannot lower a finding below its floor (what was not understood stays at least ask), and
+   only a rule that names an environment can lower production's protection.
 5. The decision is the strictest verdict over all findings; no findings means allow.
 """
 
@@ -65,12 +66,19 @@ def judge(finding: Finding, action: Action, policy: Policy) -> Reason:
         verdict = Verdict.DENY
         rule = "default.protect-production"
         message = f"{finding.summary}, in {environment}, and it cannot be undone"
+    floor = finding.floor
+    if rule == "default.protect-production":
+        floor = Verdict.DENY
     matching = [
         r for r in policy.rules if r.matches(finding.operation, finding.targets, environment)
     ]
     if matching:
         chosen = max(matching, key=lambda r: r.decision.rank)
-        verdict = Verdict.strictest(chosen.decision, finding.floor)
+        if chosen.environment is not None:
+            # Only a rule that names the environment may relax production's protection: an
+            # unscoped "allow fs.delete*" written for development must not reach production.
+            floor = finding.floor
+        verdict = Verdict.strictest(chosen.decision, floor)
         rule = chosen.id
         message = f"{finding.summary} ({chosen.reason})" if chosen.reason else finding.summary
     return Reason(rule=rule, message=message, verdict=verdict)

@@ -11,13 +11,14 @@ A deletion is judged by what it would take away, not by the command's spelling:
 | PROJECT_ROOT        | ``.`` at the project root, ``*`` there      | deny           |
 | PROJECT_SOURCE      | ``src/``, ``migrations/``, ``.git``         | ask            |
 | UNKNOWN             | ``"$DIR/"``, ``${X:?}/y``                  | ask            |
-| TEMP                | ``/tmp/build-123``                         | ask            |
 | PROJECT_GENERATED   | ``node_modules``, ``dist``, ``.venv``      | allow          |
+| TEMP                | ``/tmp/build-123`` (not ``/tmp`` itself)   | allow          |
 
 Pure: paths are resolved lexically against the scope's working directory (no disk access),
 ``~`` and ``$HOME`` against the policy's home. The rule for anything outside the project is the
-issue's "anything outside the project is deny"; scratch folders under /tmp are ask rather than
-deny because cleaning them up is ordinary work (peers.md §b.4, over-blocking complaints).
+issue's "anything outside the project is deny", with one exception: a folder below /tmp,
+/var/tmp or /dev/shm is scratch space, and cleaning it up is ordinary work that guards which
+over-block get switched off for (peers.md §b.4, Mnemosyne#1575). /tmp itself stays deny.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ DELETE_VERDICT: dict[Place, Verdict] = {
     Place.PROJECT_ROOT: Verdict.DENY,
     Place.PROJECT_SOURCE: Verdict.ASK,
     Place.UNKNOWN: Verdict.ASK,
-    Place.TEMP: Verdict.ASK,
+    Place.TEMP: Verdict.ALLOW,
     Place.PROJECT_GENERATED: Verdict.ALLOW,
     Place.NULL: Verdict.ALLOW,
 }
