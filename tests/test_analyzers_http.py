@@ -38,8 +38,10 @@ def test_pocketos_volume_delete() -> None:
     [
         gql('mutation Harmless { keep: volumeDelete(volumeId: "v") }', operationName="Harmless"),
         gql("mutation M($id: String!) { volumeDelete(volumeId: $id) }", variables={"id": "v"}),
-        json.dumps([{"query": "query { me { id } }"}, {"query": 'mutation { projectDelete(id: "p") }'}]),
-        gql("query A { me { id } } mutation B { serviceDelete(id: \"s\") }", operationName="A"),
+        json.dumps(
+            [{"query": "query { me { id } }"}, {"query": 'mutation { projectDelete(id: "p") }'}]
+        ),
+        gql('query A { me { id } } mutation B { serviceDelete(id: "s") }', operationName="A"),
         gql('mutation { ...Kill } fragment Kill on Mutation { volumeDelete(volumeId: "v") }'),
         gql('mutation { ... on Mutation { environmentDelete(id: "e") } }'),
         gql('mutation { volumeInstanceBackupRestore(volumeInstanceBackupId: "b") }'),
@@ -53,7 +55,9 @@ def test_destructive_mutations(body: str) -> None:
 
 
 def test_variables_resolve_targets() -> None:
-    body = gql("mutation M($id: String!) { volumeDelete(volumeId: $id) }", variables={"id": "vol-9"})
+    body = gql(
+        "mutation M($id: String!) { volumeDelete(volumeId: $id) }", variables={"id": "vol-9"}
+    )
     (f,) = analyze("POST", RAILWAY, JSON, body, SCOPE)
     assert f.targets == ("vol-9",)
 
@@ -62,7 +66,7 @@ def test_variables_resolve_targets() -> None:
     "body",
     [
         gql('query deleteThing { volume(id: "x") { name } }'),
-        gql('query { deleteRequests { id } }'),
+        gql("query { deleteRequests { id } }"),
         gql('mutation { volumeCreate(input: {projectId: "p"}) { id } }'),
         gql('mutation { variableUpsert(input: {name: "note", value: "volumeDelete later"}) }'),
         gql('mutation {\n  # volumeDelete(volumeId: "x")\n  serviceUpdate(id: "s") { id }\n}'),

@@ -15,7 +15,9 @@ from interlock.decisions import Verdict
 SCOPE = Scope(policy=Policy(project_root="/srv/app"), cwd="/srv/app", environment=None)
 
 
-def change(address: str, actions: list[str], before: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+def change(
+    address: str, actions: list[str], before: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
     kind, name = address.split(".", 1)
     return {
         "address": address,
@@ -37,7 +39,11 @@ DATATALKS = {
         change(
             "aws_db_instance.main",
             ["delete"],
-            {"identifier": "prod-db", "skip_final_snapshot": True, "delete_automated_backups": True},
+            {
+                "identifier": "prod-db",
+                "skip_final_snapshot": True,
+                "delete_automated_backups": True,
+            },
             action_reason="delete_because_no_resource_config",
         ),
         change("aws_db_snapshot.nightly", ["delete"], {"db_snapshot_identifier": "nightly"}),
@@ -61,7 +67,13 @@ def test_datatalks_plan() -> None:
     assert by["aws_security_group.db"].reversible is None
 
 
-@pytest.mark.parametrize(("actions", "order"), [(["delete", "create"], "destroys it first"), (["create", "delete"], "creates the new one first")])
+@pytest.mark.parametrize(
+    ("actions", "order"),
+    [
+        (["delete", "create"], "destroys it first"),
+        (["create", "delete"], "creates the new one first"),
+    ],
+)
 def test_replace_either_order(actions: list[str], order: str) -> None:
     plan = {"resource_changes": [change("aws_rds_cluster.main", actions)]}
     (f,) = analyze(plan, SCOPE)
@@ -85,8 +97,16 @@ def test_forget_only_touches_state() -> None:
 
 @pytest.mark.parametrize(
     "plan",
-    [[], "plan", None, {}, {"resource_changes": "all"}, {"resource_changes": [{"address": "x"}]},
-     {"resource_changes": [{"change": {"actions": "delete"}}]}, {"resource_changes": [42]}],
+    [
+        [],
+        "plan",
+        None,
+        {},
+        {"resource_changes": "all"},
+        {"resource_changes": [{"address": "x"}]},
+        {"resource_changes": [{"change": {"actions": "delete"}}]},
+        {"resource_changes": [42]},
+    ],
 )
 def test_malformed_plan_is_ask(plan: Any) -> None:
     found = analyze(plan, SCOPE)
@@ -98,17 +118,31 @@ def test_environment_sources() -> None:
     assert analyze(plan, SCOPE)[0].environment is None
     scoped = Scope(policy=SCOPE.policy, cwd=None, environment="staging")
     assert analyze(plan, scoped)[0].environment == "staging"
-    assert analyze({**plan, "workspace": "prod"}, scoped)[0].environment == "prod"  # production wins
+    assert (
+        analyze({**plan, "workspace": "prod"}, scoped)[0].environment == "prod"
+    )  # production wins
     with_var = {**plan, "variables": {"environment": {"value": "qa"}}}
     assert analyze(with_var, SCOPE)[0].environment == "qa"
 
 
 DATA_TYPES = [
-    "aws_db_instance", "aws_rds_cluster", "aws_s3_bucket", "aws_dynamodb_table", "aws_ebs_volume",
-    "aws_efs_file_system", "google_sql_database_instance", "google_storage_bucket",
-    "azurerm_mssql_database", "azurerm_postgresql_flexible_server", "azurerm_storage_account",
-    "kubernetes_persistent_volume_claim", "kubernetes_persistent_volume_claim_v1", "railway_volume",
-    "aws_fsx_lustre_file_system", "google_spanner_database", "azurerm_cosmosdb_account",
+    "aws_db_instance",
+    "aws_rds_cluster",
+    "aws_s3_bucket",
+    "aws_dynamodb_table",
+    "aws_ebs_volume",
+    "aws_efs_file_system",
+    "google_sql_database_instance",
+    "google_storage_bucket",
+    "azurerm_mssql_database",
+    "azurerm_postgresql_flexible_server",
+    "azurerm_storage_account",
+    "kubernetes_persistent_volume_claim",
+    "kubernetes_persistent_volume_claim_v1",
+    "railway_volume",
+    "aws_fsx_lustre_file_system",
+    "google_spanner_database",
+    "azurerm_cosmosdb_account",
 ]
 
 
@@ -118,13 +152,30 @@ def test_data_bearing_types(kind: str) -> None:
     assert f.reversible is False and "data it holds is lost" in f.summary
 
 
-@pytest.mark.parametrize("kind", ["aws_backup_vault", "aws_db_snapshot", "google_compute_snapshot", "azurerm_recovery_services_vault", "azurerm_backup_policy_vm"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "aws_backup_vault",
+        "aws_db_snapshot",
+        "google_compute_snapshot",
+        "azurerm_recovery_services_vault",
+        "azurerm_backup_policy_vm",
+    ],
+)
 def test_backup_types(kind: str) -> None:
     (f,) = analyze({"resource_changes": [change(f"{kind}.x", ["delete"])]}, SCOPE)
     assert f.reversible is False and "backups it holds are lost" in f.summary
 
 
-@pytest.mark.parametrize("kind", ["aws_iam_role", "aws_security_group", "google_compute_firewall", "azurerm_resource_group_policy"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "aws_iam_role",
+        "aws_security_group",
+        "google_compute_firewall",
+        "azurerm_resource_group_policy",
+    ],
+)
 def test_stateless_types(kind: str) -> None:
     (f,) = analyze({"resource_changes": [change(f"{kind}.x", ["delete"])]}, SCOPE)
     assert f.reversible is None and "lost" not in f.summary

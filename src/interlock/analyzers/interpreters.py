@@ -506,7 +506,7 @@ def _calls(language: str, code: str, toks: list[Token]) -> list[Effect]:
         if tok.kind != "name":
             continue
         segments, has_receiver = _callee(toks, k)
-        args = _arguments(code, toks, k)
+        args = _arguments(code, toks, k, language in ("perl", "ruby"))
         if args is None:
             continue
         if language == "php" and tok.text.startswith("$") and not has_receiver:
@@ -549,8 +549,11 @@ def _callee(toks: list[Token], k: int) -> tuple[list[str], bool]:
     return segments, has_receiver
 
 
-def _arguments(code: str, toks: list[Token], k: int) -> list[list[Token]] | None:
-    """The call's arguments split on top-level commas; None when ``toks[k]`` is not a call."""
+def _arguments(code: str, toks: list[Token], k: int, bare: bool) -> list[list[Token]] | None:
+    """The call's arguments split on top-level commas; None when ``toks[k]`` is not a call.
+
+    With ``bare`` (Perl, Ruby) a call may go without parentheses: ``system "…"``, ``unlink glob …``.
+    """
     if k + 1 < len(toks) and toks[k + 1].kind == "op" and toks[k + 1].text == "(":
         j, depth, end = k + 1, 0, len(toks)
         for j in range(k + 1, len(toks)):
@@ -562,14 +565,13 @@ def _arguments(code: str, toks: list[Token], k: int) -> list[list[Token]] | None
                     end = j
                     break
         return _split(toks[k + 2 : end])
-    nxt = toks[k + 1] if k + 1 < len(toks) else None
+    nxt = toks[k + 1] if bare and k + 1 < len(toks) else None
     if (
         nxt is None
         or "\n" in code[toks[k].end : nxt.start]
-        or (nxt.kind == "op" and nxt.text not in "[")
+        or (nxt.kind == "op" and nxt.text != "[")
+        or nxt.text in _ARG_STOP
     ):
-        return None
-    if nxt.kind == "name" and not nxt.text.startswith(("$", "@")):
         return None
     span: list[Token] = []
     for t in toks[k + 1 :]:
