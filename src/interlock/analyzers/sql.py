@@ -593,7 +593,7 @@ def _truncate(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
 
 def _alter(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
     kind = _w(toks, i + 1)
-    if kind == "SYSTEM" or (kind == "GLOBAL" and ctx.dialect == "mysql"):
+    if kind == "SYSTEM":
         return [
             ctx.find(
                 "db.alter_system",
@@ -770,6 +770,17 @@ def _client(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
     return _meta(("\\! " if _w(toks, i) == "SYSTEM" else "\\. ") + _join(toks[i + 1 :]), ev, ctx)
 
 
+def _set(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
+    """MySQL's ``SET GLOBAL`` / ``SET PERSIST``: its ALTER SYSTEM."""
+    if ctx.dialect != "mysql" or _w(toks, i + 1) not in {"GLOBAL", "PERSIST", "PERSIST_ONLY"}:
+        return []
+    return [
+        ctx.find(
+            "db.alter_system", "changes the database server's configuration", "sql.alter_system", ev
+        )
+    ]
+
+
 def _shutdown(toks: list[_Tok], i: int, ev: str, ctx: _Ctx) -> list[Finding]:
     if ctx.dialect != "mysql":
         return []
@@ -798,6 +809,7 @@ _HEADS = {
     "SYSTEM": _client,
     "SOURCE": _client,
     "SHUTDOWN": _shutdown,
+    "SET": _set,
     "ATTACH": _attach,
 }
 
