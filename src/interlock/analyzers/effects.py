@@ -64,7 +64,8 @@ def findings(
             else:
                 from interlock.analyzers import sql
 
-                out.extend(sql.analyze(effect.target, "postgres", cmd.scope))
+                dialect = interpreters.sql_dialect(effect)
+                out.extend(sql.analyze(effect.target, dialect, cmd.scope))
         elif effect.kind == "http":
             if effect.target is None:
                 method = (effect.method or "").upper()
