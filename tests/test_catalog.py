@@ -1,0 +1,177 @@
+"""The catalogs of destructive operations: every rule's own examples, the format, the loader."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import time
+from pathlib import Path
+
+import pytest
+
+from interlock.analyzers import DYN, Scope, SimpleCommand
+from interlock.analyzers import catalog
+from interlock.config import Policy
+from interlock.decisions import Verdict
+from interlock.errors import ConfigError
+
+POLICY = Policy(project_root="/home/dev/app", home="/home/dev")
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "catalogs.md"
+RULES = catalog.load().rules
+
+
+def command(text: str, environment: str | None = None, **fields: object) -> SimpleCommand:
+    scope = Scope(policy=POLICY, cwd="/home/dev/app", environment=environment)
+    argv = tuple(shlex.split(text))
+    return SimpleCommand(argv=argv, text=text, scope=scope, **fields)  # type: ignore[arg-type]
+
+
+def rules_of(text: str, **fields: object) -> dict[str, Verdict]:
+    return {f.rule: f.verdict for f in catalog.match(command(text, **fields))}
+
+
+def _examples() -> list[tuple[str, str, Verdict | None]]:
+    return [(r.id, cmd, v) for r in RULES for cmd, v in r.examples]
+
+
+def _counter_examples() -> list[tuple[str, str]]:
+    return [(r.id, cmd) for r in RULES for cmd in r.counter_examples]
+
+
+@pytest.mark.parametrize(("rule", "text", "verdict"), _examples())
+def test_rule_matches_its_examples(rule: str, text: str, verdict: Verdict | None) -> None:
+    found = rules_of(text)
+    assert rule in found, f"{rule} did not match {text!r}; found {found}"
+    if verdict is not None:
+        assert found[rule] is verdict
+
+
+@pytest.mark.parametrize(("rule", "text"), _counter_examples())
+def test_rule_skips_its_counter_examples(rule: str, text: str) -> None:
+    assert rule not in rules_of(text)
+
+
+def test_every_rule_has_examples_of_both_kinds() -> None:
+    for rule in RULES:
+        assert rule.examples and rule.counter_examples, rule.id
+
+
+def test_rule_ids_are_unique() -> None:
+    ids = [r.id for r in RULES]
+    assert len(ids) == len(set(ids))
+
+
+def test_every_operation_is_documented() -> None:
+    documented = set(re.findall(r"`([a-z0-9_]+\.[a-z0-9_.]+)`", DOCS.read_text()))
+    missing = sorted({r.operation for r in RULES} - documented)
+    assert not missing, f"operations missing from docs/catalogs.md: {missing}"
+
+
+BENIGN = [
+    "git status", "git diff HEAD~1", "git commit -m 'fix: push --force main docs'",
+    "git push origin feature/login", "git push -u origin HEAD", "git pull --rebase", "git fetch --all",
+    "git checkout -b feature/x", "git switch main", "git rebase -i HEAD~3", "git merge main",
+    "git log --oneline", "git stash", "git stash pop", "git branch -d merged",
+    "ls -la", "rm -rf node_modules", "rm build.log", "mkdir -p src/x", "cp a.txt b.txt",
+    "chmod +x run.sh", "docker compose up -d", "docker ps -a", "docker system prune -f",
+    "kubectl get pods -n prod", "kubectl apply -f deploy.yaml", "kubectl logs api-1",
+    "kubectl delete pod api-1", "helm list -A", "terraform plan", "terraform init",
+    "aws s3 ls", "aws rds describe-db-instances --profile prod", "gcloud sql instances list",
+    "railway up", "railway logs", "fly deploy", "heroku logs -a app", "npm test",
+    "npx prisma migrate dev", "bundle exec rake db:migrate", "rails db:migrate",
+    "grep -r 'DROP TABLE' .", "grep -rn TODO src", "rg useState src", "cat README.md",
+    "cat .env.example", "printenv", "printenv PATH", "echo rm -rf /", "claude -p 'fix the tests'",
+    "codex exec 'add tests'", "python manage.py migrate", "alembic upgrade head",
+    "pytest -x", "make test",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", BENIGN)
+def test_ordinary_work_has_no_finding(text: str) -> None:
+    assert catalog.match(command(text)) == []
+
+
+def test_environment_from_options_and_assignments() -> None:
+    (f,) = catalog.match(command("kubectl delete pvc data-0 --context prod-cluster"))
+    assert f.environment == "production"
+    (f,) = catalog.match(command("rails db:drop", assignments=(("RAILS_ENV", "production"),)))
+    assert f.environment == "production"
+    (f,) = catalog.match(command("rake db:reset RAILS_ENV=staging"))
+    assert f.environment == "staging"
+    (f,) = catalog.match(command("railway volume delete vol-7", environment="staging"))
+    assert f.environment == "staging"  # the scope's environment when the command names none
+
+
+def test_dynamic_paths_are_at_least_ask() -> None:
+    (f,) = catalog.match(command(f"rm -rf build/{DYN}"))
+    assert f.verdict is Verdict.ASK
+    (f,) = catalog.match(command(f"rm -rf {DYN}/"))
+    assert f.verdict is Verdict.ASK and "run time" in f.summary
+
+
+def test_finding_carries_targets_evidence_and_reversibility() -> None:
+    (f,) = catalog.match(command("rm -rf ~"))
+    assert f.targets == ("/home/dev",) and f.operation == "fs.delete_recursive"
+    assert f.reversible is False and f.evidence == "rm -rf ~"
+    (f,) = catalog.match(command("git push --force origin main"))
+    assert f.targets == ("main",) and "main" in f.summary
+
+
+def test_launchers_are_followed() -> None:
+    assert "databases.prisma_migrate_reset" in rules_of("pnpm exec prisma migrate reset --force")
+    assert "databases.rails_db_destroy" in rules_of("bundle exec rake db:drop")
+    assert "databases.django_flush" in rules_of("poetry run python manage.py flush --no-input")
+    assert "databases.artisan_wipe" in rules_of("php artisan migrate:fresh --seed")
+
+
+def _write(folder: Path, text: str) -> Path:
+    (folder / "bad.toml").write_text(text)
+    return folder
+
+
+RULE = """
+[tools.x]
+names = ["x"]
+[[rules]]
+id = "x.y"
+tool = "x"
+operation = "x.y"
+summary = "does y"
+verdict = "ask"
+match = ["x y"]
+no_match = ["x z"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[tools.x\n", "not valid TOML"),
+        (RULE.replace('verdict = "ask"', 'verdict = "maybe"'), "verdict must be one of"),
+        (RULE.replace('tool = "x"', 'tool = "nope"'), "not defined"),
+        (RULE.replace('no_match = ["x z"]', "no_match = []"), "no_match"),
+        (RULE.replace('match = ["x y"]\n', ""), "match is required"),
+        (RULE + 'colour = "red"\n', "unknown key"),
+        (RULE.replace('summary = "does y"', 'summary = "does {nothing}"'), "placeholder"),
+        (RULE + RULE.split("[[rules]]")[1].join(["[[rules]]", ""]), "used twice"),
+        ("[other]\n", "unknown section"),
+    ],
+)
+def test_malformed_catalog_is_a_config_error(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        catalog.load(_write(tmp_path, text))
+
+
+def test_well_formed_catalog_loads_from_a_folder(tmp_path: Path) -> None:
+    loaded = catalog.load(_write(tmp_path, RULE))
+    assert [r.id for r in loaded.rules] == ["x.y"]
+    assert [f.rule for f in catalog.match(command("x y"), loaded)] == ["x.y"]
+
+
+def test_load_time(capsys: pytest.CaptureFixture[str]) -> None:
+    start = time.perf_counter()
+    for _ in range(20):
+        catalog.load(catalog.CATALOG_DIR)
+    elapsed = (time.perf_counter() - start) / 20 * 1000
+    with capsys.disabled():
+        print(f"\ncatalog load (parse + index, {len(RULES)} rules): {elapsed:.2f} ms")
