@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from hook_calls import Run, interleave
+from stats import Summary
 
 LAZY_MODULES = (
     "interlock.hooks.claude_code",
@@ -58,6 +62,7 @@ print(json.dumps({
     "second_run_ns": t4 - t3,
     "first_exit": first.exit_code,
     "late_imports": late,
+    "modules": sorted(sys.modules),
 }))
 """
 
@@ -70,6 +75,8 @@ class Phases:
     second_run_ns: float
     late_imports: tuple[str, ...]
     """Modules the first run still imported although they were not in LAZY_MODULES."""
+    modules: tuple[str, ...]
+    """Every module loaded by the end of a hook call: the input of :func:`ladder`."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +85,7 @@ class Phases:
             "first_run_ms": round(self.first_run_ns / 1e6, 3),
             "second_run_ms": round(self.second_run_ns / 1e6, 3),
             "late_imports": list(self.late_imports),
+            "module_count": len(self.modules),
         }
 
 
@@ -105,4 +113,58 @@ def measure(python: str, stdin: bytes, cwd: Path, env: dict[str, str], runs: int
         first_run_ns=median("first_run_ns"),
         second_run_ns=median("second_run_ns"),
         late_imports=tuple(rows[-1]["late_imports"]),
+        modules=tuple(rows[-1]["modules"]),
     )
+
+
+def ladder_steps(modules: tuple[str, ...], bare: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Programs that each import one more layer of what a hook call loads.
+
+    Timed like the hook, their differences say what each layer costs in wall time, which
+    ``-X importtime`` cannot (it counts a module's own time under whoever imported it first,
+    and leaves out loading shared libraries and tearing the interpreter down).
+    """
+    fresh = [m for m in modules if m not in bare and m != "__main__"]
+    stdlib = [m for m in fresh if m.split(".")[0] in sys.stdlib_module_names]
+    parser = [m for m in fresh if m.split(".")[0] in ("tree_sitter", "tree_sitter_bash")]
+    ours = [m for m in fresh if m.split(".")[0] == "interlock"]
+    layers = [
+        ("+ the standard library modules the hook loads", stdlib),
+        ("+ tree_sitter, tree_sitter_bash", parser),
+        ("+ every interlock module the hook loads", ours),
+    ]
+    steps, so_far = [], []
+    for label, names in layers:
+        so_far += names
+        code = (
+            "import importlib\n"
+            f"for m in {so_far!r}:\n"
+            "    try:\n        importlib.import_module(m)\n"
+            "    except Exception:\n        pass\n"
+        )
+        steps.append((f"{label} ({len(names)})", code))
+    return steps
+
+
+def bare_modules(python: str, cwd: Path, env: dict[str, str]) -> tuple[str, ...]:
+    code = "import sys; print('\\n'.join(sorted(sys.modules)))"
+    done = subprocess.run([python, "-c", code], capture_output=True, cwd=cwd, env=env, check=True)
+    return tuple(done.stdout.decode("utf-8").split())
+
+
+def ladder(
+    python: str,
+    phases: Phases,
+    hook_stdin: bytes,
+    calls: int,
+    cwd: Path,
+    env: dict[str, str],
+) -> list[Summary]:
+    """Wall time of each step of :func:`ladder_steps`, between the bare run and the hook."""
+    steps = ladder_steps(phases.modules, bare_modules(python, cwd, env))
+    runs: list[Run] = [([python, "-c", "pass"], hook_stdin, env)]
+    runs += [([python, "-c", code], hook_stdin, env) for _, code in steps]
+    runs.append(([python, "-m", "interlock.hooks", "claude-code"], hook_stdin, env))
+    labels = ["bare interpreter"] + [label for label, _ in steps] + ["+ the call itself (hook)"]
+    series = interleave(runs, calls, cwd)
+    return [Summary.of(label, samples) for label, samples in zip(labels, series, strict=True)]

@@ -17,7 +17,7 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -210,6 +210,10 @@ def case_env(case: Case, env: dict[str, str]) -> dict[str, str]:
     return cold
 
 
+Run = tuple[list[str], bytes, dict[str, str]]
+"""argv, stdin and environment of one process to time."""
+
+
 def measure(
     python: str,
     cases: Sequence[Case],
@@ -218,36 +222,53 @@ def measure(
     env: dict[str, str],
 ) -> tuple[Summary, list[CaseResult]]:
     """Time ``calls`` runs of the bare interpreter and of each case, interleaved."""
-    bare_argv = [python, "-c", "pass"]
-    series: list[list[int]] = [[] for _ in range(len(cases) + 1)]
-    problems: list[list[str]] = [[] for _ in cases]
     stdin = cases[0].stdin if cases else b"{}"
-    envs = [case_env(case, env) for case in cases]
-    # One untimed call each first: bytecode gets written, the page cache gets warm.
-    _timed(bare_argv, stdin, cwd, env)
-    for case, case_environment in zip(cases, envs, strict=True):
-        _timed([python, "-m", "interlock.hooks", case.agent], case.stdin, cwd, case_environment)
-    for round_no in range(calls):
-        order = list(range(len(cases) + 1))
-        shift = round_no % len(order)
-        for slot in order[shift:] + order[:shift]:
-            if slot == 0:
-                elapsed, _ = _timed(bare_argv, stdin, cwd, env)
-                series[0].append(elapsed)
-                continue
-            case = cases[slot - 1]
-            argv = [python, "-m", "interlock.hooks", case.agent]
-            elapsed, done = _timed(argv, case.stdin, cwd, envs[slot - 1])
-            series[slot].append(elapsed)
-            problem = check(case, done)
-            if problem and len(problems[slot - 1]) < 3 and problem not in problems[slot - 1]:
-                problems[slot - 1].append(problem)
+    runs: list[Run] = [([python, "-c", "pass"], stdin, env)]
+    runs += [
+        ([python, "-m", "interlock.hooks", case.agent], case.stdin, case_env(case, env))
+        for case in cases
+    ]
+    problems: list[list[str]] = [[] for _ in cases]
+
+    def seen(slot: int, done: subprocess.CompletedProcess[bytes]) -> None:
+        if slot == 0:
+            return
+        problem = check(cases[slot - 1], done)
+        if problem and len(problems[slot - 1]) < 3 and problem not in problems[slot - 1]:
+            problems[slot - 1].append(problem)
+
+    series = interleave(runs, calls, cwd, seen)
     bare = Summary.of(f"{Path(python).name} -c pass", series[0])
     results = [
         CaseResult(case, Summary.of(case.name, series[i + 1]), tuple(problems[i]))
         for i, case in enumerate(cases)
     ]
     return bare, results
+
+
+def interleave(
+    runs: Sequence[Run],
+    calls: int,
+    cwd: Path,
+    seen: Callable[[int, subprocess.CompletedProcess[bytes]], None] | None = None,
+) -> list[list[int]]:
+    """Wall time of ``calls`` runs of each process, in an order that rotates every round.
+
+    One untimed run of each comes first: bytecode gets written, the page cache gets warm.
+    """
+    for argv, stdin, env in runs:
+        _timed(argv, stdin, cwd, env)
+    series: list[list[int]] = [[] for _ in runs]
+    order = list(range(len(runs)))
+    for round_no in range(calls):
+        shift = round_no % len(order)
+        for slot in order[shift:] + order[:shift]:
+            argv, stdin, env = runs[slot]
+            elapsed, done = _timed(argv, stdin, cwd, env)
+            series[slot].append(elapsed)
+            if seen is not None:
+                seen(slot, done)
+    return series
 
 
 def check(case: Case, done: subprocess.CompletedProcess[bytes]) -> str:

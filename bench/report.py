@@ -37,6 +37,7 @@ class Results:
     imports: ImportProfile | None
     bare_imports: ImportProfile | None
     phases: Phases | None
+    ladder: list[Summary]
 
 
 def targets(r: Results) -> list[Target]:
@@ -56,7 +57,13 @@ def targets(r: Results) -> list[Target]:
     if r.decide is not None:
         d = r.decide
         notes = tuple(f"verdict changed by the uniqueness marker: {c!r}" for c in d.mismatches)
-        notes += tuple(f"left out, decide() raised {e}: {c!r}" for c, e in d.errors.items())
+        by_error: dict[str, list[str]] = {}
+        for command, error in d.errors.items():
+            by_error.setdefault(error, []).append(command)
+        notes += tuple(
+            f"{len(cs)} command(s) left out, decide() raised {e}: e.g. {cs[0]!r}"
+            for e, cs in by_error.items()
+        )
         out.append(
             Target(
                 name="decide() per shell command, unique strings",
@@ -99,6 +106,7 @@ def as_dict(r: Results) -> dict[str, Any]:
         if r.imports is None or r.bare_imports is None
         else {"hook": r.imports.as_dict(), "bare_total_us": r.bare_imports.total_us},
         "breakdown": None if r.phases is None else r.phases.as_dict(),
+        "ladder": [s.as_dict("ms") for s in r.ladder],
     }
 
 
@@ -160,7 +168,7 @@ def table(r: Results) -> str:
             ["command", "median", "p99"],
             [[shown(c), fmt(s.median_ns, "us"), fmt(s.p99_ns, "us")] for c, s in r.slowest],
         )
-    lines += _imports(r) + _phases(r)
+    lines += _imports(r) + _phases(r) + _ladder(r)
     return "\n".join(lines)
 
 
@@ -203,6 +211,18 @@ def _phases(r: Results) -> list[str]:
     if p.late_imports:
         lines.append("  also imported during the first run: " + ", ".join(p.late_imports[:12]))
     return lines
+
+
+def _ladder(r: Results) -> list[str]:
+    if not r.ladder:
+        return []
+    lines = ["", "What the hook's wall time is made of (each step imports one more layer)"]
+    rows, previous = [], None
+    for step in r.ladder:
+        added = "" if previous is None else "+" + fmt(step.median_ns - previous, "ms")
+        rows.append([step.name, fmt(step.median_ns, "ms"), added, fmt(step.p99_ns, "ms")])
+        previous = step.median_ns
+    return lines + _grid(["step", "median", "adds", "p99"], rows)
 
 
 def _machine(m: dict[str, Any]) -> str:

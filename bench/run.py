@@ -45,11 +45,14 @@ def options(argv: list[str] | None) -> argparse.Namespace:
         "--rounds", type=int, default=100, help="passes over the commands for decide()"
     )
     parser.add_argument("--importtime-runs", type=int, default=5, help="-X importtime runs")
+    parser.add_argument(
+        "--ladder-calls", type=int, default=40, help="calls per step of the cost ladder"
+    )
     parser.add_argument("--python", default=sys.executable, help="interpreter of the venv")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.add_argument("--profile", action="store_true", help="also print cProfile output")
     args = parser.parse_args(argv)
-    for name in ("calls", "agent_calls", "rounds", "importtime_runs"):
+    for name in ("calls", "agent_calls", "rounds", "importtime_runs", "ladder_calls"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     return args
@@ -89,6 +92,8 @@ def measure(args: argparse.Namespace, root: Path, progress: bool) -> tuple[Resul
         [python, "-X", "importtime", "-c", "pass"], b"", folder, env, args.importtime_runs
     )
     phases = breakdown.measure(python, destructive, folder, env, args.importtime_runs)
+    say(f"cost ladder: what each layer of imports adds, {args.ladder_calls} calls per step")
+    ladder = breakdown.ladder(python, phases, destructive, args.ladder_calls, folder, env)
     results = Results(
         when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         machine={
@@ -105,6 +110,7 @@ def measure(args: argparse.Namespace, root: Path, progress: bool) -> tuple[Resul
         imports=imports,
         bare_imports=bare_imports,
         phases=phases,
+        ladder=ladder,
     )
     profile = ""
     if args.profile:
