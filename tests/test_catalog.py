@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from interlock.analyzers import DYN, Scope, SimpleCommand
-from interlock.analyzers import catalog
+from interlock.analyzers import DYN, Scope, SimpleCommand, catalog
 from interlock.config import Policy
 from interlock.decisions import Verdict
 from interlock.errors import ConfigError
@@ -26,8 +25,8 @@ def command(text: str, environment: str | None = None, **fields: object) -> Simp
     return SimpleCommand(argv=argv, text=text, scope=scope, **fields)  # type: ignore[arg-type]
 
 
-def rules_of(text: str, **fields: object) -> dict[str, Verdict]:
-    return {f.rule: f.verdict for f in catalog.match(command(text, **fields))}
+def rules_of(text: str) -> dict[str, Verdict]:
+    return {f.rule: f.verdict for f in catalog.match(command(text))}
 
 
 def _examples() -> list[tuple[str, str, Verdict | None]]:
@@ -175,3 +174,20 @@ def test_load_time(capsys: pytest.CaptureFixture[str]) -> None:
     elapsed = (time.perf_counter() - start) / 20 * 1000
     with capsys.disabled():
         print(f"\ncatalog load (parse + index, {len(RULES)} rules): {elapsed:.2f} ms")
+
+
+def test_hot_path_loader_agrees_with_the_full_one() -> None:
+    full, lazy = catalog.load(), catalog.LazyCatalog.scan(catalog.CATALOG_DIR)
+    assert set(lazy.tool_blocks) == set(full.tools)
+    for tool_id in full.tools:
+        assert lazy._tool(tool_id) == full.tools[tool_id]
+        assert {r.id for r in lazy.rules_for(tool_id)} == {r.id for r in full.rules_for(tool_id)}
+    for name in ("git", "mkfs.ext4", "python3.12", "bundle", "docker"):
+        assert {t.id for t in lazy.tools_for(name)} == {t.id for t in full.tools_for(name)}
+        assert lazy.launchers_for(name) == full.launchers_for(name)
+
+
+def test_malformed_block_on_the_hot_path_is_a_config_error(tmp_path: Path) -> None:
+    lazy = catalog.LazyCatalog.scan(_write(tmp_path, RULE.replace('verdict = "ask"', "verdict =")))
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        catalog.match(command("x y"), lazy)
