@@ -13,6 +13,12 @@ PROJECT = "/home/dev/app"
 HOME = "/home/dev"
 
 
+@pytest.fixture(autouse=True)
+def _no_daemon(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hook processes a test starts decide in-process unless the test is about the daemon."""
+    monkeypatch.setenv("INTERLOCK_DAEMON", "0")
+
+
 @pytest.fixture
 def policy() -> Policy:
     return Policy(project_root=PROJECT, home=HOME)

@@ -39,7 +39,8 @@ class Sandbox:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("INTERLOCK_")}
-        env.update(HOME=str(self.home), INTERLOCK_AUDIT_LOG=str(self.audit))
+        # In-process decisions: the warm daemon has its own tests (test_hooks_daemon.py).
+        env.update(HOME=str(self.home), INTERLOCK_AUDIT_LOG=str(self.audit), INTERLOCK_DAEMON="0")
         env.update(extra)
         return env
 

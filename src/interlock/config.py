@@ -209,7 +209,9 @@ def _rule(raw: Any, index: int, where: str) -> Rule:
         raise ConfigError(f"{where}: rules[{index}] must be a table")
     unknown = set(raw) - _RULE_KEYS
     if unknown:
-        raise ConfigError(f"{where}: rules[{index}] has unknown key(s) {', '.join(sorted(unknown))}")
+        raise ConfigError(
+            f"{where}: rules[{index}] has unknown key(s) {', '.join(sorted(unknown))}"
+        )
     if "decision" not in raw:
         raise ConfigError(f"{where}: rules[{index}] needs a decision (allow, ask or deny)")
     for key in _RULE_KEYS:

@@ -73,12 +73,59 @@ WRITE_VERDICT: dict[Place, Verdict] = {
 
 # Folders whose content a build, package manager or tool recreates.
 GENERATED_DIRS = frozenset(
-    """node_modules dist build out target .venv venv env .env.d __pycache__ .pytest_cache
-    .mypy_cache .ruff_cache .tox .nox .cache .parcel-cache .turbo .next .nuxt .svelte-kit
-    .angular .gradle .eggs htmlcov coverage .coverage .nyc_output tmp .tmp bower_components
-    .terraform-plugin-cache .sass-cache .expo .vite .docusaurus storybook-static _build
-    cmake-build-debug cmake-build-release .pnpm-store .yarn-cache vendor-cache .dart_tool
-    .build DerivedData .hypothesis .benchmarks .ipynb_checkpoints site .webpack""".split()
+    [
+        "node_modules",
+        "dist",
+        "build",
+        "out",
+        "target",
+        ".venv",
+        "venv",
+        "env",
+        ".env.d",
+        "__pycache__",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".tox",
+        ".nox",
+        ".cache",
+        ".parcel-cache",
+        ".turbo",
+        ".next",
+        ".nuxt",
+        ".svelte-kit",
+        ".angular",
+        ".gradle",
+        ".eggs",
+        "htmlcov",
+        "coverage",
+        ".coverage",
+        ".nyc_output",
+        "tmp",
+        ".tmp",
+        "bower_components",
+        ".terraform-plugin-cache",
+        ".sass-cache",
+        ".expo",
+        ".vite",
+        ".docusaurus",
+        "storybook-static",
+        "_build",
+        "cmake-build-debug",
+        "cmake-build-release",
+        ".pnpm-store",
+        ".yarn-cache",
+        "vendor-cache",
+        ".dart_tool",
+        ".build",
+        "DerivedData",
+        ".hypothesis",
+        ".benchmarks",
+        ".ipynb_checkpoints",
+        "site",
+        ".webpack",
+    ]
 )
 GENERATED_GLOBS = ("*.egg-info", "*.pyc", "*.pyo", "*.o", "*.class", "*.log", "*.tmp")
 
@@ -89,8 +136,20 @@ SYSTEM_DIRS = (
 )  # fmt: skip
 TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 NULL_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero")
-DEVICE_PREFIXES = ("/dev/sd", "/dev/nvme", "/dev/hd", "/dev/vd", "/dev/xvd", "/dev/mmcblk",
-                   "/dev/disk", "/dev/md", "/dev/dm-", "/dev/mapper", "/dev/loop", "/dev/rdisk")
+DEVICE_PREFIXES = (
+    "/dev/sd",
+    "/dev/nvme",
+    "/dev/hd",
+    "/dev/vd",
+    "/dev/xvd",
+    "/dev/mmcblk",
+    "/dev/disk",
+    "/dev/md",
+    "/dev/dm-",
+    "/dev/mapper",
+    "/dev/loop",
+    "/dev/rdisk",
+)
 CREDENTIAL_PATTERNS = (
     "~/.ssh", "~/.ssh/*", "~/.aws", "~/.aws/*", "~/.netrc", "~/.pgpass", "~/.my.cnf",
     "~/.docker/config.json", "~/.kube", "~/.kube/*", "~/.config/gcloud", "~/.config/gcloud/*",
@@ -152,7 +211,7 @@ def place_of_path(path: str, scope: Scope) -> Place:
         return Place.NULL
     if is_credential(path, scope):
         return Place.CREDENTIAL
-    known, _, rest = path.partition(DYN)
+    known = path.partition(DYN)[0]
     if DYN in path:
         # "$DIR/x": nothing known. "/home/dev/app/build/$X": judged by the known prefix, and
         # an unknown tail can be anything below it.
@@ -232,5 +291,5 @@ def is_credential(path: str, scope: Scope) -> bool:
 
 
 def describe(word: str, place: Place) -> str:
-    """"the home directory (~)" / "hand-written project files (src)"."""
+    """ "the home directory (~)" / "hand-written project files (src)"."""
     return f"{place.value} ({word.replace(DYN, '…')})"

@@ -94,9 +94,11 @@ def _sql_client(cmd: SimpleCommand, dialect: str) -> list[Finding]:
         text = " ".join(positionals)
         if not positionals:
             return _stdin_sql(cmd, dialect)
-        return sql.analyze(text, dialect, cmd.scope) if not is_dynamic(text) else [
-            _opaque_sql(cmd, "sends a Redis command only known at run time")
-        ]
+        return (
+            sql.analyze(text, dialect, cmd.scope)
+            if not is_dynamic(text)
+            else [_opaque_sql(cmd, "sends a Redis command only known at run time")]
+        )
     if dialect == "sqlite" and len(positionals) >= 2:
         statements.append(" ".join(positionals[1:]))
     findings: list[Finding] = []
@@ -203,7 +205,9 @@ def _curl(args: tuple[str, ...]) -> Request:
             headers[key.strip()] = val.strip()
             index += 2
         elif arg in _CURL_DATA or arg.split("=", 1)[0] in _CURL_DATA:
-            body_parts.append(arg.split("=", 1)[1] if "=" in arg and arg.startswith("--") else value)
+            body_parts.append(
+                arg.split("=", 1)[1] if "=" in arg and arg.startswith("--") else value
+            )
             if arg == "--json":
                 headers.setdefault("Content-Type", "application/json")
             index += 1 if "=" in arg and arg.startswith("--") else 2
@@ -248,7 +252,9 @@ def _wget(args: tuple[str, ...]) -> Request:
         elif option == "--header":
             key, _, val = value.partition(":")
             headers[key.strip()] = val.strip()
-        elif not arg.startswith("-") and (index == 0 or "=" in args[index - 1] or not args[index - 1].startswith("--")):
+        elif not arg.startswith("-") and (
+            index == 0 or "=" in args[index - 1] or not args[index - 1].startswith("--")
+        ):
             urls.append(arg)
     return method, urls, headers, body
 

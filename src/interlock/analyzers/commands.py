@@ -177,7 +177,9 @@ def _shell(cmd: SimpleCommand) -> list[Finding]:
         found = _stdin_code(cmd, "shell")
         return found or []
     if is_dynamic(rest[0]):
-        return [opaque(cmd, f"runs a script whose path is only known at run time ({show(rest[0])})")]
+        return [
+            opaque(cmd, f"runs a script whose path is only known at run time ({show(rest[0])})")
+        ]
     # A script file from the project: its content is not inspected here; hooks are not the
     # boundary (ARCHITECTURE.md), the gateways are.
     return []
@@ -191,16 +193,16 @@ def _interpreter(cmd: SimpleCommand, language: str) -> list[Finding]:
             return _code(cmd, language, args[1])
         return []
     for index, arg in enumerate(args):
-        if language == "perl" and arg.startswith("-") and not arg.startswith("--"):
-            if arg[-1] in "eE" and index + 1 < len(args):
-                return _code(cmd, language, args[index + 1])
+        perl_code = language == "perl" and arg.startswith("-") and not arg.startswith("--")
+        if perl_code and arg[-1] in "eE" and index + 1 < len(args):
+            return _code(cmd, language, args[index + 1])
         if arg in flags and index + 1 < len(args):
             return _code(cmd, language, args[index + 1])
         for flag in flags:
             if len(flag) == 2 and arg.startswith(flag) and len(arg) > 2 and arg[1] != "-":
                 return _code(cmd, language, arg[2:])
         if arg == "-m" or not arg.startswith("-"):
-            if arg == "-" :
+            if arg == "-":
                 return _stdin_code(cmd, language) or []
             return []
     found = _stdin_code(cmd, language)

@@ -39,12 +39,16 @@ def findings(
                 out.append(_opaque(cmd, f"{detail} {effect.kind}s a path only known at run time"))
                 continue
             place = place_of(effect.target, cmd.scope)
-            table = DELETE_VERDICT if effect.kind == "delete" and effect.recursive else WRITE_VERDICT
+            table = (
+                DELETE_VERDICT if effect.kind == "delete" and effect.recursive else WRITE_VERDICT
+            )
             verdict = table[place]
             if verdict is Verdict.ALLOW:
                 continue
-            verb = "recursively deletes" if effect.recursive else (
-                "deletes" if effect.kind == "delete" else "overwrites"
+            verb = (
+                "recursively deletes"
+                if effect.recursive
+                else ("deletes" if effect.kind == "delete" else "overwrites")
             )
             out.append(
                 Finding(

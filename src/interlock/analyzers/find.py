@@ -12,7 +12,14 @@ from collections.abc import Callable
 
 from interlock.analyzers import DYN, SimpleCommand, show
 from interlock.decisions import Finding, Verdict
-from interlock.paths import DELETE_VERDICT, GENERATED_DIRS, GENERATED_GLOBS, Place, describe, place_of
+from interlock.paths import (
+    DELETE_VERDICT,
+    GENERATED_DIRS,
+    GENERATED_GLOBS,
+    Place,
+    describe,
+    place_of,
+)
 
 _EXEC = ("-exec", "-execdir", "-ok", "-okdir")
 _FILTERS = ("-name", "-iname", "-path", "-ipath", "-regex", "-iregex", "-wholename")
@@ -67,7 +74,9 @@ def _only_generated(findings: list[Finding], patterns: list[str]) -> list[Findin
     """``find . -name '*.pyc' -exec rm {} +`` deletes only generated files."""
     if not _generated_only(patterns):
         return findings
-    return [f for f in findings if not f.operation.startswith("fs.delete") or f.verdict is Verdict.DENY]
+    return [
+        f for f in findings if not f.operation.startswith("fs.delete") or f.verdict is Verdict.DENY
+    ]
 
 
 def _delete(cmd: SimpleCommand, starts: list[str], patterns: list[str]) -> list[Finding]:

@@ -110,9 +110,24 @@ class _State:
 
 # Node types whose children are walked in order, sharing state (cd and assignments carry on).
 _SEQUENTIAL = frozenset(
-    """program list compound_statement do_group if_statement elif_clause else_clause
-    while_statement until_statement for_statement c_style_for_statement case_statement
-    case_item negated_command test_command function_definition""".split()
+    [
+        "program",
+        "list",
+        "compound_statement",
+        "do_group",
+        "if_statement",
+        "elif_clause",
+        "else_clause",
+        "while_statement",
+        "until_statement",
+        "for_statement",
+        "c_style_for_statement",
+        "case_statement",
+        "case_item",
+        "negated_command",
+        "test_command",
+        "function_definition",
+    ]
 )
 # Node types that run in a child shell: state changes do not leak out.
 _FORKED = frozenset({"subshell", "command_substitution", "process_substitution"})
@@ -131,7 +146,7 @@ class _Walker:
 
     def visit(self, node: Node, state: _State) -> None:
         kind = node.type
-        if kind == "comment" or kind == "heredoc_body" and not node.named_children:
+        if kind == "comment" or (kind == "heredoc_body" and not node.named_children):
             return
         if kind == "command":
             self._command(node, state, redirects=[])
@@ -168,9 +183,7 @@ class _Walker:
         for child in node.children:
             if child.type in ("command_substitution", "process_substitution"):
                 self._command_substitution(child, state)
-            elif child.type == "heredoc_body":
-                self._substitutions(child, state)
-            elif child.child_count:
+            elif child.type == "heredoc_body" or child.child_count:
                 self._substitutions(child, state)
 
     def _command_substitution(self, node: Node, state: _State) -> None:
@@ -247,16 +260,20 @@ class _Walker:
 
     def _is_decoder(self, node: Node, state: _State) -> bool:
         name, argv = self._name_of(node, state)
-        return (name == "base64" and any(a in ("-d", "--decode", "-D") for a in argv)) or (
-            name == "xxd" and "-r" in argv
-        ) or name in ("openssl", "gunzip", "zcat", "uudecode")
+        return (
+            (name == "base64" and any(a in ("-d", "--decode", "-D") for a in argv))
+            or (name == "xxd" and "-r" in argv)
+            or name in ("openssl", "gunzip", "zcat", "uudecode")
+        )
 
     def _runs_code(self, node: Node, state: _State) -> bool:
         from interlock.analyzers.commands import INTERPRETERS, SHELLS
 
         name, _ = self._name_of(node, state)
-        return name in SHELLS or name.rstrip("0123456789.") in INTERPRETERS or name in (
-            "eval", "source", ".", "xargs"
+        return (
+            name in SHELLS
+            or name.rstrip("0123456789.") in INTERPRETERS
+            or name in ("eval", "source", ".", "xargs")
         )
 
     def _output_of(self, node: Node, state: _State, incoming: str | None) -> str | None:
@@ -311,8 +328,8 @@ class _Walker:
                 if redirect.type == "heredoc_redirect" and _heredoc_expands(redirect, self):
                     self._substitutions(redirect, state)
             elif redirect.type == "herestring_redirect":
-                value = self._herestring(redirect, state)
-                stdin, stdin_unknown = value, value is None
+                literal = self._herestring(redirect, state)
+                stdin, stdin_unknown = literal, literal is None
             else:
                 self._redirect(redirect, state)
         scope = replace(self.scope, cwd=state.cwd)
@@ -362,7 +379,7 @@ class _Walker:
                 operator = child.type
             elif child.type != "file_descriptor":
                 target = child
-        if target is None or operator not in (">", ">|", "&>", "&>>") and operator != ">":
+        if target is None or (operator not in (">", ">|", "&>", "&>>") and operator != ">"):
             return
         if operator == "&>>":
             return

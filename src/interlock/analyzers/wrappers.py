@@ -149,9 +149,7 @@ def unwrap(cmd: SimpleCommand) -> Unwrapped | None:
     return Unwrapped(argv=inner, assignments=tuple(assignments), scope=scope)
 
 
-def _feeder(
-    name: str, inner: tuple[str, ...], token: str | None, scope: Scope
-) -> Unwrapped:
+def _feeder(name: str, inner: tuple[str, ...], token: str | None, scope: Scope) -> Unwrapped:
     """``xargs``/``parallel``: the arguments come from input nobody can see here."""
     if name == "parallel" and ":::" in inner:
         cut = inner.index(":::")

@@ -81,7 +81,9 @@ def demo(folder: Path) -> None:
     for change in installer.install(project, AGENTS, user=False):
         click.echo(f"   {change.agent:<12} {change.path.relative_to(project)}: {change.what}")
     click.echo(f"   hook command: {installer.hook_command('claude-code')}\n")
-    click.secho("3. Sample actions, sent through the real hook as Claude Code sends them", bold=True)
+    click.secho(
+        "3. Sample actions, sent through the real hook as Claude Code sends them", bold=True
+    )
     log = project / ".interlock" / "audit.jsonl"
     for label, tool, tool_input in SAMPLES:
         verdict, told = _ask_hook(project, log, tool, tool_input)
