@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	# Bytecode now: where PYTHONDONTWRITEBYTECODE is set, each hook call would recompile.
+	$(PY) -m compileall -q src > /dev/null
 	touch $(STAMP)
 
 ## run: Interlock's main job on embedded defaults (until the server lands: a guided demo)

@@ -153,6 +153,21 @@ def missing_dirs(path: Path) -> list[str]:
     return out
 
 
+def precompile() -> None:
+    """Write Interlock's bytecode now, so no hook call pays to compile it.
+
+    Where PYTHONDONTWRITEBYTECODE is set (some CI images and dev containers set it), Python
+    would otherwise recompile every module on every tool call: 360 ms instead of 30 ms.
+    Best effort: a read-only install still works, only slower.
+    """
+    import compileall
+
+    import interlock
+
+    with contextlib.suppress(OSError):
+        compileall.compile_dir(os.path.dirname(interlock.__file__), quiet=1)
+
+
 def install(
     project: Path,
     agents: tuple[str, ...] = (),
@@ -175,6 +190,7 @@ def install(
         path = settings_path(agent, project, user, home)
         raw, data = read_settings(path)
         plans.append((agent, path, raw, data))
+    precompile()
     changes = []
     for agent, path, raw, data in plans:
         command = hook_command(agent, python)
