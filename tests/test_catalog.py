@@ -120,7 +120,18 @@ def test_launchers_are_followed() -> None:
     assert "databases.prisma_migrate_reset" in rules_of("pnpm exec prisma migrate reset --force")
     assert "databases.rails_db_destroy" in rules_of("bundle exec rake db:drop")
     assert "databases.django_flush" in rules_of("poetry run python manage.py flush --no-input")
+    assert "databases.django_flush" in rules_of("python3 -W ignore manage.py flush")
     assert "databases.artisan_wipe" in rules_of("php artisan migrate:fresh --seed")
+
+
+def test_programs_run_in_containers_are_analyzed_there() -> None:
+    found = catalog.match(command("kubectl exec -it postgres-0 -n prod -- rm -rf data"))
+    assert [f.rule for f in found] == ["fs.rm_recursive"]
+    assert found[0].environment == "production" and found[0].verdict is Verdict.ASK
+    (f,) = catalog.match(command("docker exec -it prod-db rm -rf /var/lib/postgresql/data"))
+    assert f.environment == "production" and f.verdict is Verdict.DENY
+    assert catalog.match(command("docker exec web ls -la")) == []
+    assert catalog.match(command("docker build -t x .")) == []
 
 
 def _write(folder: Path, text: str) -> Path:

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from interlock.analyzers import SimpleCommand, is_dynamic, show
+from interlock.analyzers import DYN, SimpleCommand, is_dynamic, show
+from interlock.config import Policy
 from interlock.decisions import Finding, Verdict
 from interlock.errors import ConfigError
 from interlock.paths import (
@@ -40,12 +41,13 @@ __all__ = ["Catalog", "Launcher", "LazyCatalog", "Rule", "Tool", "hot", "load", 
 
 CATALOG_DIR = Path(__file__).parent / "catalogs"
 _NAMED_ENVS = {"staging": "staging", "stage": "staging", "development": "development"}
-_MAX_LAUNCHER_DEPTH = 3
+# Public halves of credential folders: `cat ~/.ssh/id_rsa.pub` shows no secret.
+_PUBLIC_FILES = ("*.pub", "known_hosts", "known_hosts.old", "authorized_keys")
 _cache: Catalog | None = None
 _lazy: LazyCatalog | None = None
 _HELP = frozenset({"--help", "-help", "--version", "-version"})
 _VERDICTS = ("ask", "deny", "by-path", "by-path:write")
-_TARGETS = ("paths", "last_path", "source_paths", "args", "none", "credentials",
+_TARGETS = ("paths", "last_path", "source_paths", "args", "args_after", "none", "credentials",
             "credential_sources")  # fmt: skip
 # Catalogs in this folder with another owner and format (the Terraform plan analyzer's).
 _OTHER_FORMATS = frozenset({"terraform.toml"})
@@ -111,6 +113,12 @@ class Launcher:
     value_options: frozenset[str] = frozenset()
     command_options: frozenset[str] = frozenset()
     skip: tuple[str, ...] = ()
+    required: bool = False
+    """The skip word must be there (``docker exec``, not ``docker build``)."""
+    positionals: int = 0
+    """Positionals between the skip word and the program (the container of ``docker exec``)."""
+    env_options: frozenset[str] = frozenset()
+    interpreter: bool = False
 
 
 @dataclass(frozen=True)
@@ -293,7 +301,8 @@ def hot() -> LazyCatalog:
 
 _TOOL_KEYS = {"names", "value_options", "env_options", "env_vars", "env_from_targets", "style",
               "abbreviations"}  # fmt: skip
-_LAUNCHER_KEYS = {"names", "value_options", "command_options", "skip"}
+_LAUNCHER_KEYS = {"names", "value_options", "command_options", "skip", "required", "positionals",
+                  "env_options", "interpreter"}  # fmt: skip
 _RULE_KEYS = {
     "id", "tool", "operation", "summary", "verdict", "reversible", "subcommand", "any_options",
     "all_options", "none_options", "option_values", "args_any", "args_none", "ignore_case",
@@ -366,6 +375,8 @@ def _launcher(launcher_id: str, raw: object, where: str) -> Launcher:
     return Launcher(
         id=launcher_id, names=r.words("names"), value_options=frozenset(r.words("value_options")),
         command_options=frozenset(r.words("command_options")), skip=r.words("skip"),
+        required=r.flag("required"), positionals=r.count("positionals") or 0,
+        env_options=frozenset(r.words("env_options")), interpreter=r.flag("interpreter"),
     )  # fmt: skip
 
 
@@ -399,6 +410,8 @@ def _rule(raw: object, index: int, where: str, tools: dict[str, Tool]) -> Rule:
         raise ConfigError(f"{r.where}: verdict must be one of {', '.join(_VERDICTS)}")
     if targets not in _TARGETS:
         raise ConfigError(f"{r.where}: targets must be one of {', '.join(_TARGETS)}")
+    if targets == "args_after" and "args_any" not in r.raw:
+        raise ConfigError(f'{r.where}: targets = "args_after" needs args_any')
     if verdict.startswith("by-path") and targets not in _PATH_TARGETS:
         raise ConfigError(f"{r.where}: a by-path verdict needs path targets")
     places = r.words("places")
@@ -616,17 +629,18 @@ def _environment(cmd: SimpleCommand, tool: Tool, parsed: Parsed, targets: list[s
     names += [value for key, value in pairs if key in tool.env_vars]
     if tool.env_from_targets:
         names += targets
-    found: list[str] = []
-    for name in names:
-        if not name or is_dynamic(name):
-            continue
-        environment = policy.environment_of(name) or _NAMED_ENVS.get(name.lower())
-        if environment:
-            found.append(environment)
+    found = [e for e in (_env_name(n, policy) for n in names) if e]
     for environment in found:
         if policy.is_production(environment):
             return environment
     return found[0] if found else cmd.scope.environment
+
+
+def _env_name(name: str, policy: Policy) -> str | None:
+    """The environment a context, profile, project or host name belongs to, if any."""
+    if not name or is_dynamic(name):
+        return None
+    return policy.environment_of(name) or _NAMED_ENVS.get(name.lower())
 
 
 def _is_remote(word: str) -> bool:
@@ -660,6 +674,8 @@ def _judge_paths(
     shown: list[str] = []
     for word in words:
         place = Place.UNKNOWN if _is_remote(word) else place_of(word, cmd.scope)
+        if place is Place.UNKNOWN and resolve(word, cmd.scope).startswith("/" + DYN):
+            place = Place.ROOT  # "/$X" (find / -exec rm {}) can be anything below the root
         if rule.places and place.name not in rule.places:
             continue
         verdict = table[place] if rule.verdict.startswith("by-path") else rule.fixed_verdict
@@ -687,7 +703,9 @@ def _finding(
         targets = [
             show(resolve(w, cmd.scope))
             for w in words
-            if not _is_remote(w) and is_credential(resolve(w, cmd.scope), cmd.scope)
+            if not _is_remote(w)
+            and not _glob_any(w.rsplit("/", 1)[-1], _PUBLIC_FILES)
+            and is_credential(resolve(w, cmd.scope), cmd.scope)
         ]
         if not targets:
             return None
@@ -712,7 +730,7 @@ def _finding(
         verdict=verdict,
         rule=rule.id,
         targets=tuple(targets),
-        environment=_environment(cmd, tool, parsed, targets),
+        environment=_environment(cmd, tool, parsed, [*targets, *rest]),
         reversible=rule.reversible,
         evidence=cmd.text,
     )
@@ -723,6 +741,9 @@ def _arg_targets(rule: Rule, parsed: Parsed, rest: tuple[str, ...]) -> tuple[str
 
     ``kubectl delete ns/prod`` names its target inside the subcommand word: the part after "/".
     """
+    if rule.targets == "args_after":
+        hits = [i for i, w in enumerate(rest) if _glob_any(w, rule.args_any, rule.ignore_case)]
+        return rest[hits[0] + 1 :] if hits else rest
     if rule.targets != "args":
         return ()
     if rule.args_any:
@@ -748,10 +769,12 @@ def match(cmd: SimpleCommand, catalog: Source | None = None) -> list[Finding]:
     Without ``catalog``, the built-in catalogs are read lazily (:func:`hot`); a malformed block
     that the command needs raises ConfigError, which the hook turns into a deny.
     """
-    return _match(cmd, catalog or hot(), 0)
+    found = _match(cmd, catalog or hot())
+    unique = {(f.rule, f.targets, f.summary): f for f in found}  # one finding per effect
+    return list(unique.values())
 
 
-def _match(cmd: SimpleCommand, catalog: Source, depth: int) -> list[Finding]:
+def _match(cmd: SimpleCommand, catalog: Source) -> list[Finding]:
     if not cmd.argv or is_dynamic(cmd.argv[0]):
         return []
     name = cmd.name
@@ -772,34 +795,79 @@ def _match(cmd: SimpleCommand, catalog: Source, depth: int) -> list[Finding]:
             if finding is not None:
                 findings.append(finding)
                 primary = primary or not rule.fallback
-    if depth < _MAX_LAUNCHER_DEPTH:
-        for launcher in catalog.launchers_for(name):
-            inner = unwrap_launcher(launcher, cmd.argv[1:])
-            if inner:
-                nested = replace(cmd, argv=inner, via=(*cmd.via, name))
-                findings += _match(nested, catalog, depth + 1)
+    return findings + _launched(cmd, catalog)
+
+
+def _launched(cmd: SimpleCommand, catalog: Source) -> list[Finding]:
+    """Findings for what a launcher starts, analyzed as a whole command of its own.
+
+    The program started may be anything the shell analyzer understands (``kubectl exec db-0 --
+    psql -c 'DROP TABLE users'``, ``uv run python -c …``), so it goes back through
+    :func:`interlock.analyzers.commands.analyze_command`, one level deeper.
+    """
+    from interlock.analyzers.commands import analyze_command
+
+    findings: list[Finding] = []
+    for launcher in catalog.launchers_for(cmd.name):
+        inner, environment, host = unwrap_launcher(launcher, cmd.argv[1:])
+        if not inner:
+            continue
+        policy = cmd.scope.policy
+        named = _env_name(environment or "", policy) or _env_name(host or "", policy)
+        scope = replace(
+            cmd.scope,
+            depth=cmd.scope.depth + 1,
+            environment=named or cmd.scope.environment,
+            # Inside a container or pod, relative paths mean nothing here (like ssh).
+            remote=host if host is not None else cmd.scope.remote,
+            cwd=None if host is not None else cmd.scope.cwd,
+        )
+        nested = replace(cmd, argv=inner, via=(*cmd.via, cmd.name), scope=scope)
+        findings += analyze_command(nested)  # bounded: it asks beyond its nesting limit
+        if any(x.interpreter for x in catalog.launchers_for(nested.name)):
+            findings += _launched(nested, catalog)  # `uv run python manage.py flush`
     return findings
 
 
-def unwrap_launcher(launcher: Launcher, args: tuple[str, ...]) -> tuple[str, ...]:
-    """``bundle exec rake db:drop`` -> ``rake db:drop``; empty when nothing is launched."""
+def unwrap_launcher(
+    launcher: Launcher, args: tuple[str, ...]
+) -> tuple[tuple[str, ...], str | None, str | None]:
+    """``bundle exec rake db:drop`` -> ``rake db:drop``; empty when nothing is launched.
+
+    Also returns the value of the launcher's environment option (``kubectl --context prod``)
+    and the container or pod the program runs in (``docker exec db psql``), if any.
+    """
     index, skipped = 0, False
+    environment: str | None = None
+    dropped: list[str] = []
     while index < len(args):
         word = args[index]
         if word == "--":
-            return args[index + 1 :]
+            if launcher.required and not skipped:
+                return (), environment, None
+            return args[index + 1 :], environment, (dropped[0] if dropped else None)
         if word.startswith("-") and len(word) > 1:
             name, equals, value = word.partition("=")
-            takes = name in launcher.value_options or name in launcher.command_options
             if name in launcher.command_options:
                 module = value if equals else (args[index + 1] if index + 1 < len(args) else "")
                 rest = args[index + (1 if equals else 2) :]
-                return (module, *rest) if module else ()
+                return ((module, *rest) if module else ()), environment, None
+            takes = name in launcher.value_options or name in launcher.env_options
+            if takes and not equals and index + 1 < len(args):
+                value = args[index + 1]
+            if name in launcher.env_options:
+                environment = value
             index += 2 if takes and not equals else 1
             continue
         if not skipped and word in launcher.skip:
             skipped = True
             index += 1
             continue
-        return args[index:]
-    return ()
+        if launcher.required and not skipped:
+            return (), environment, None
+        if len(dropped) < launcher.positionals:
+            dropped.append(word)
+            index += 1
+            continue
+        return args[index:], environment, (dropped[0] if dropped else None)
+    return (), environment, None
