@@ -198,7 +198,8 @@ class LazyCatalog:
     globbed: list[tuple[str, str]] = field(default_factory=list)
     tools: dict[str, Tool] = field(default_factory=dict)
     parsed: dict[tuple[str, int], Rule] = field(default_factory=dict)
-    launchers: tuple[Launcher, ...] | None = None
+    launcher_names: tuple[str, ...] | None = None
+    parsed_launchers: dict[int, Launcher] = field(default_factory=dict)
 
     @classmethod
     def scan(cls, folder: Path) -> LazyCatalog:
@@ -271,14 +272,18 @@ class LazyCatalog:
         return tuple(sorted(out, key=lambda r: r.fallback))
 
     def launchers_for(self, name: str) -> tuple[Launcher, ...]:
-        every = tuple(n for b in self.launcher_blocks for n in b[2].split())
-        if not _glob_any(name, every):
+        if self.launcher_names is None:
+            self.launcher_names = tuple(n for b in self.launcher_blocks for n in b[2].split())
+        if not _glob_any(name, self.launcher_names):
             return ()
-        hits = [b for b in self.launcher_blocks if _glob_any(name, tuple(b[2].split()))]
         out: list[Launcher] = []
-        for where, block, _ in hits:
-            ((launcher_id, raw),) = _toml(block, where)["launchers"].items()
-            out.append(_launcher(launcher_id, raw, where))
+        for index, (where, block, names) in enumerate(self.launcher_blocks):
+            if not _glob_any(name, tuple(names.split())):
+                continue
+            if index not in self.parsed_launchers:
+                ((launcher_id, raw),) = _toml(block, where)["launchers"].items()
+                self.parsed_launchers[index] = _launcher(launcher_id, raw, where)
+            out.append(self.parsed_launchers[index])
         return tuple(out)
 
 
