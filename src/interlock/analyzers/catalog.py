@@ -518,15 +518,20 @@ class Parsed:
     options: tuple[tuple[str, str | None], ...]
     """(name, value) in order; ``--`` itself is recorded as an option named ``--``."""
     positionals: tuple[str, ...]
+    help_at: int | None = None
+    """Positionals before the first ``--help``/``--version``, if one was given."""
 
 
 def parse_args(args: tuple[str, ...], tool: Tool) -> Parsed:
     options: list[tuple[str, str | None]] = []
     positionals: list[str] = []
     index, ended = 0, False
+    help_at: int | None = None
     while index < len(args):
         word = args[index]
         index += 1
+        if help_at is None and not ended and word.split("=", 1)[0] in _HELP:
+            help_at = len(positionals)
         if ended or len(word) < 2 or not word.startswith("-") or is_dynamic(word[:2]):
             positionals.append(word)
             continue
@@ -552,7 +557,7 @@ def parse_args(args: tuple[str, ...], tool: Tool) -> Parsed:
                 options.append((flag, value))
                 break
             options.append((flag, None))
-    return Parsed(tuple(options), tuple(positionals))
+    return Parsed(tuple(options), tuple(positionals), help_at)
 
 
 def _option_values(parsed: Parsed, names: tuple[str, ...], tool: Tool) -> list[str | None]:
@@ -596,6 +601,10 @@ def _rule_matches(rule: Rule, parsed: Parsed, tool: Tool) -> tuple[str, ...] | N
     """The positionals after the subcommand when ``rule`` matches, else None."""
     positionals = parsed.positionals
     if len(positionals) < len(rule.subcommand):
+        return None
+    if parsed.help_at is not None and parsed.help_at <= len(rule.subcommand):
+        # `terraform destroy -help` prints help. Only before the operands: BSD rm reads
+        # `rm -rf / --help` as three operands, so a later --help proves nothing.
         return None
     for word, (negated, patterns) in zip(positionals, rule.subcommand, strict=False):
         if _glob_any(word, patterns) == negated:
@@ -786,8 +795,6 @@ def _match(cmd: SimpleCommand, catalog: Source) -> list[Finding]:
     findings: list[Finding] = []
     for tool in catalog.tools_for(name):
         parsed = parse_args(cmd.argv[1:], tool)
-        if any(name in _HELP for name, _ in parsed.options):
-            continue  # "kubectl delete ns prod --help" prints help and exits
         primary = False
         first = parsed.positionals[0] if parsed.positionals else ""
         for rule in catalog.rules_for(tool.id, first):
