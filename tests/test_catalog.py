@@ -114,6 +114,8 @@ def test_finding_carries_targets_evidence_and_reversibility() -> None:
     assert f.reversible is False and f.evidence == "rm -rf ~"
     (f,) = catalog.match(command("git push --force origin main"))
     assert f.targets == ("main",) and "main" in f.summary
+    (f,) = catalog.match(command("git checkout feature/x -- src/a.py"))
+    assert f.targets == ("src/a.py",)
 
 
 def test_launchers_are_followed() -> None:

@@ -520,6 +520,8 @@ class Parsed:
     positionals: tuple[str, ...]
     help_at: int | None = None
     """Positionals before the first ``--help``/``--version``, if one was given."""
+    dashdash_at: int | None = None
+    """Positionals before ``--``, if it was given (``git checkout main -- src/a.py``)."""
 
 
 def parse_args(args: tuple[str, ...], tool: Tool) -> Parsed:
@@ -527,6 +529,7 @@ def parse_args(args: tuple[str, ...], tool: Tool) -> Parsed:
     positionals: list[str] = []
     index, ended = 0, False
     help_at: int | None = None
+    dashdash_at: int | None = None
     while index < len(args):
         word = args[index]
         index += 1
@@ -536,7 +539,7 @@ def parse_args(args: tuple[str, ...], tool: Tool) -> Parsed:
             positionals.append(word)
             continue
         if word == "--":
-            ended = True
+            ended, dashdash_at = True, len(positionals)
             options.append(("--", None))
             continue
         if word.startswith("--") or tool.style == "go":
@@ -557,7 +560,7 @@ def parse_args(args: tuple[str, ...], tool: Tool) -> Parsed:
                 options.append((flag, value))
                 break
             options.append((flag, None))
-    return Parsed(tuple(options), tuple(positionals), help_at)
+    return Parsed(tuple(options), tuple(positionals), help_at, dashdash_at)
 
 
 def _option_values(parsed: Parsed, names: tuple[str, ...], tool: Tool) -> list[str | None]:
@@ -760,6 +763,8 @@ def _arg_targets(rule: Rule, parsed: Parsed, rest: tuple[str, ...]) -> tuple[str
         return rest[hits[0] + 1 :] if hits else rest
     if rule.targets != "args":
         return ()
+    if ("--",) in rule.all_options and parsed.dashdash_at is not None:
+        return parsed.positionals[max(parsed.dashdash_at, len(rule.subcommand)) :]
     if rule.args_any:
         return tuple(w for w in rest if _glob_any(w, rule.args_any, rule.ignore_case))
     if not rest and rule.subcommand:
