@@ -9,7 +9,15 @@ shaped: options versus positionals (``--opt=value``, ``-rf`` clusters, ``--``, G
 
 Text that only mentions danger must stay allowed (peers.md §b.2: dcg#132, dcg#170): a rule
 matches the parsed command line, never the raw string, so ``git commit -m 'push --force main'``
-is a commit. Loading runs on every hook call: stdlib ``tomllib`` only, parsed once per process.
+is a commit.
+
+Two loaders: :func:`load` parses and validates every file (tests, ``interlock policy``), and
+:func:`hot`, used by :func:`match`, scans the files as text once per process and parses only
+the blocks a command needs, because the hook is a fresh process on every call and ``tomllib``
+needs ~25 ms for the whole 100 kB. Programs started by launchers (``bundle exec``, ``uv run``,
+``docker exec``, ``kubectl exec``) go back through the shell analysis as commands of their own.
+
+Layout: the data types, the two loaders and their validation, then the matcher.
 """
 
 from __future__ import annotations
