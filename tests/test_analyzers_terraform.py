@@ -195,3 +195,44 @@ def test_plan_is_not_mutated() -> None:
     plan = copy.deepcopy(DATATALKS)
     analyze(plan, SCOPE)
     assert plan == DATATALKS
+
+
+def _update(kind: str, before: dict[str, object], after: dict[str, object]) -> dict[str, object]:
+    return {
+        "resource_changes": [
+            {
+                "address": f"{kind}.main",
+                "type": kind,
+                "change": {"actions": ["update"], "before": before, "after": after},
+            }
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "before", "after"),
+    [
+        ("aws_db_instance", {"deletion_protection": True}, {"deletion_protection": False}),
+        ("aws_db_instance", {"skip_final_snapshot": False}, {"skip_final_snapshot": True}),
+        ("aws_db_instance", {"backup_retention_period": 7}, {"backup_retention_period": 0}),
+        ("aws_s3_bucket", {"force_destroy": False}, {"force_destroy": True}),
+        (
+            "aws_s3_bucket_versioning",
+            {"versioning_configuration": [{"status": "Enabled"}]},
+            {"versioning_configuration": [{"status": "Suspended"}]},
+        ),
+        ("aws_cloudtrail", {"enable_logging": True}, {"enable_logging": False}),
+    ],
+)
+def test_turning_a_safeguard_off_is_found(
+    kind: str, before: dict[str, object], after: dict[str, object]
+) -> None:
+    from interlock.analyzers import Scope
+    from interlock.config import Policy
+
+    scope = Scope(policy=Policy(project_root="/p", home="/h"), cwd="/p", environment=None)
+    found = analyze(_update(kind, before, after), scope)
+    assert [f.operation for f in found] == ["safeguard.disable"]
+    # The look-alike: the same switch turned on, or left alone, is no finding.
+    assert analyze(_update(kind, after, before), scope) == []
+    assert analyze(_update(kind, before, before), scope) == []

@@ -152,7 +152,7 @@ def _http_client(cmd: SimpleCommand) -> list[Finding]:
     else:
         request = _httpie(cmd.argv[1:], https=name in ("https", "xhs"))
     method, urls, headers, body = request
-    findings: list[Finding] = []
+    findings: list[Finding] = _uploads(cmd)
     for url in urls:
         if is_dynamic(url) and method not in ("GET", "HEAD", "OPTIONS"):
             findings.append(
@@ -174,6 +174,44 @@ def _http_client(cmd: SimpleCommand) -> list[Finding]:
 
 
 Request = tuple[str, list[str], dict[str, str], str]
+
+_UPLOAD_OPTIONS = ("-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "--json",
+                   "-F", "--form", "-T", "--upload-file", "--post-file", "--body-file")  # fmt: skip
+
+
+def _uploads(cmd: SimpleCommand) -> list[Finding]:
+    """A credential file sent anywhere is exfiltration: ``curl -F f=@~/.ssh/id_rsa …``."""
+    from interlock.paths import is_credential, resolve
+
+    findings: list[Finding] = []
+    args = cmd.argv[1:]
+    for index, arg in enumerate(args):
+        option, eq, attached = arg.partition("=")
+        if option not in _UPLOAD_OPTIONS:
+            continue
+        value = (
+            attached
+            if eq and option.startswith("--")
+            else (args[index + 1] if index + 1 < len(args) else "")
+        )
+        path = value.split("@", 1)[1] if "@" in value else value
+        if option in ("-T", "--upload-file", "--post-file", "--body-file") or "@" in value:
+            path = path.split(";", 1)[0]
+            if path and is_credential(resolve(path, cmd.scope), cmd.scope):
+                findings.append(
+                    Finding(
+                        operation="secret.exfiltrate",
+                        summary=f"uploads the credential file {show(path)} to another host",
+                        verdict=Verdict.DENY,
+                        rule="http.credential_upload",
+                        targets=(show(path),),
+                        environment=cmd.scope.environment,
+                        reversible=False,
+                        evidence=cmd.text,
+                    )
+                )
+    return findings
+
 
 _CURL_DATA = {"-d", "--data", "--data-raw", "--data-binary", "--data-ascii", "--data-urlencode",
               "--json", "-F", "--form", "--form-string"}  # fmt: skip

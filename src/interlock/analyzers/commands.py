@@ -12,6 +12,7 @@ Order, for ``sudo -u pg env FOO=1 bash -c 'psql -c "DROP TABLE t"'``:
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from interlock.analyzers import DYN, SimpleCommand, is_dynamic, show
@@ -48,6 +49,8 @@ def analyze_command(cmd: SimpleCommand) -> list[Finding]:
         return _shell(cmd)
     if base in INTERPRETERS:
         return _interpreter(cmd, INTERPRETERS[base])
+    if name in ("awk", "gawk", "mawk", "nawk", "busybox-awk"):
+        return _awk(cmd)
     if name == "find":
         from interlock.analyzers import find
 
@@ -204,9 +207,39 @@ def _interpreter(cmd: SimpleCommand, language: str) -> list[Finding]:
         if arg == "-m" or not arg.startswith("-"):
             if arg == "-":
                 return _stdin_code(cmd, language) or []
-            return []
+            # A script or module (manage.py flush, artisan migrate:fresh): the catalogs know
+            # the destructive ones.
+            from interlock.analyzers import catalog
+
+            return catalog.match(cmd)
     found = _stdin_code(cmd, language)
     return found or []
+
+
+_AWK_SYSTEM = re.compile(r"""\bsystem\s*\(\s*(?:"((?:[^"\\]|\\.)*)"|([^)]*))\)""")
+_AWK_PIPE = re.compile(r"""\|\s*(?:&\s*)?"((?:[^"\\]|\\.)*)"|"((?:[^"\\]|\\.)*)"\s*\|\s*getline""")
+
+
+def _awk(cmd: SimpleCommand) -> list[Finding]:
+    """awk runs shell commands through ``system("…")`` and ``print | "cmd"``."""
+    from interlock.analyzers.shell import analyze_nested
+
+    program = next((a for a in cmd.argv[1:] if not a.startswith("-")), "")
+    findings: list[Finding] = []
+    for match in _AWK_SYSTEM.finditer(program):
+        literal, other = match.group(1), match.group(2)
+        if literal is not None:
+            findings.extend(analyze_nested(literal, cmd.scope, cmd.scope.cwd))
+        elif other is not None:
+            findings.append(opaque(cmd, "awk runs a shell command built at run time"))
+    for match in _AWK_PIPE.finditer(program):
+        literal = (match.group(1) if match.group(1) is not None else match.group(2)) or ""
+        words = literal.split()
+        if words and (words[0] in SHELLS or _program(words[0]) in INTERPRETERS):
+            findings.append(opaque(cmd, f"awk pipes text it builds into {words[0]}, which runs it"))
+        else:
+            findings.extend(analyze_nested(literal, cmd.scope, cmd.scope.cwd))
+    return findings
 
 
 def _code(cmd: SimpleCommand, language: str, code: str) -> list[Finding]:

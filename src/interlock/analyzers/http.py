@@ -68,6 +68,11 @@ def provider_of(host: str, port: int | None = None) -> str | None:
     return None
 
 
+def _loopback(host: str) -> bool:
+    """A developer's own server on this machine: deleting through its API is the agent's work."""
+    return host in ("localhost", "::1") or host.startswith("127.") or host.endswith(".localhost")
+
+
 def analyze(
     method: str, url: str, headers: dict[str, str], body: str, scope: Scope
 ) -> list[Finding]:
@@ -120,7 +125,13 @@ def analyze(
             )
         )
 
-    if verb == "DELETE":
+    if provider and not scope.policy.is_production(env):
+        # A provider's URL often names the resource: DELETE /apps/shop-prod is production's.
+        for segment in path.split("/"):
+            if segment and scope.policy.environment_of(segment) == "production":
+                env = "production"
+                break
+    if verb == "DELETE" and not _loopback(host):
         where = f"{provider}'s API" if provider else host
         add("http.delete", f"sends DELETE {path} to {where}", "http.delete", (path,), None)
     documents, unreadable = _graphql_documents(body, parts.query, lowered.get("content-type", ""))

@@ -73,6 +73,8 @@ def analyze(plan: Mapping[str, Any], scope: Scope) -> list[Finding]:
             continue
         if "delete" in actions or "forget" in actions:
             deleted.append((rc, actions))
+        elif "update" in actions:
+            findings.extend(_safeguards_off(rc, change, env))
     backups = [
         str(rc.get("address"))
         for rc, actions in deleted
@@ -133,6 +135,71 @@ def _finding(
         reversible=reversible,
         evidence=evidence,
     )
+
+
+# Attributes whose change removes a recovery path, as (name, value before, value after): the
+# safeguard-switch catalog of issue #2 applied to plans (deletion protection off, versioning
+# suspended, final snapshot skipped, backups kept for 0 days, audit logging stopped).
+SAFEGUARD_SWITCHES: tuple[tuple[str, object, object], ...] = (
+    ("deletion_protection", True, False),
+    ("deletion_protection_enabled", True, False),
+    ("termination_protection", True, False),
+    ("disable_api_termination", True, False),
+    ("prevent_destroy", True, False),
+    ("skip_final_snapshot", False, True),
+    ("force_destroy", False, True),
+    ("enable_logging", True, False),
+    ("object_lock_enabled", True, False),
+    ("point_in_time_recovery", True, False),
+)
+_RETENTION = ("backup_retention_period", "retention_in_days", "retention_days")
+
+
+def _safeguards_off(rc: Mapping[str, Any], change: Any, env: str | None) -> list[Finding]:
+    if not isinstance(change, Mapping):
+        return []
+    before, after = change.get("before"), change.get("after")
+    if not (isinstance(before, Mapping) and isinstance(after, Mapping)):
+        return []
+    address = str(rc.get("address") or rc.get("type") or "a resource")
+    switched = [
+        name
+        for name, old, new in SAFEGUARD_SWITCHES
+        if before.get(name) == old and after.get(name) == new
+    ]
+    switched += [
+        name
+        for name in _RETENTION
+        if isinstance(before.get(name), int) and before.get(name) and after.get(name) == 0
+    ]
+    if _versioning(before) == "Enabled" and _versioning(after) in ("Suspended", "Disabled"):
+        switched.append("versioning")
+    return [
+        Finding(
+            operation="safeguard.disable",
+            summary=f"turns off {name.replace('_', ' ')} on {address}: a later delete "
+            "would not be stopped or recoverable",
+            verdict=Verdict.ASK,
+            rule="terraform.safeguard_off",
+            targets=(address,),
+            environment=env,
+            reversible=None,  # the switch can be turned back; what it lets through cannot
+            evidence=f"{address}: {name}",
+        )
+        for name in switched
+    ]
+
+
+def _versioning(values: Mapping[str, Any]) -> str | None:
+    block = values.get("versioning_configuration") or values.get("versioning")
+    if isinstance(block, list) and block and isinstance(block[0], Mapping):
+        status = block[0].get("status")
+        if isinstance(status, str):
+            return status
+        enabled = block[0].get("enabled")
+        if isinstance(enabled, bool):
+            return "Enabled" if enabled else "Suspended"
+    return None
 
 
 def _recovery(rc: Mapping[str, Any]) -> str:

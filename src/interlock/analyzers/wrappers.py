@@ -151,11 +151,15 @@ def unwrap(cmd: SimpleCommand) -> Unwrapped | None:
 
 def _feeder(name: str, inner: tuple[str, ...], token: str | None, scope: Scope) -> Unwrapped:
     """``xargs``/``parallel``: the arguments come from input nobody can see here."""
+    values: tuple[str, ...] = ()
     if name == "parallel" and ":::" in inner:
         cut = inner.index(":::")
-        inner = inner[:cut]
+        inner, values = inner[:cut], tuple(v for v in inner[cut + 1 :] if v not in (":::", "::::"))
     if not inner:
         inner = ("echo",)
+    if values and not (token and any(token in a for a in inner)):
+        # `parallel rm -rf ::: ~ /etc` runs `rm -rf ~` and `rm -rf /etc`: judge them together.
+        return Unwrapped(argv=(*inner, *values), scope=scope)
     if token and any(token in a for a in inner):
         argv = tuple(a.replace(token, DYN) for a in inner)
     else:

@@ -14,6 +14,54 @@ from __future__ import annotations
 import sys
 
 _MAX = 1_000_000
+_DEADLINE = 20.0
+
+
+def _deadline() -> float:
+    import os
+
+    try:
+        value = float(os.environ.get("INTERLOCK_HOOK_DEADLINE", _DEADLINE))
+    except ValueError:
+        return _DEADLINE
+    return value if 0 < value <= 600 else _DEADLINE
+
+
+def _read_stdin(limit: int) -> bytes:
+    """At most ``limit`` bytes of stdin, or TimeoutError once the hook's deadline passes.
+
+    A hook the agent kills for taking too long lets the command run, so a stalled writer must
+    end in a deny, not a hang.
+    """
+    import os
+    import select
+    import time
+
+    fd = sys.stdin.fileno()
+    end = time.monotonic() + _deadline()
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        remaining = end - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            raise TimeoutError
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+class _Stalled:
+    """Stands in for stdin when the agent never finished writing: the runner denies."""
+
+    def read(self, size: int = -1) -> bytes:
+        from interlock.hooks.runner import HookDeadline
+
+        raise HookDeadline(
+            f"the hook did not finish within {_deadline():g} s (the agent sent no complete payload)"
+        )
 
 
 def _main() -> int:
@@ -23,7 +71,12 @@ def _main() -> int:
             from interlock.hooks.runner import main
 
             return main(argv)
-        payload = sys.stdin.buffer.read(_MAX + 1)
+        try:
+            payload = _read_stdin(_MAX + 1)
+        except TimeoutError:
+            from interlock.hooks.runner import emit, run
+
+            return emit(run(argv[0], _Stalled()))  # type: ignore[arg-type]
         from interlock.hooks import client
 
         if client.enabled():
