@@ -61,6 +61,9 @@ class SimpleCommand:
     """True when standard input comes from something whose output cannot be known (``curl … |``)."""
     via: tuple[str, ...] = ()
     """Wrappers this command was unwrapped from, outermost first."""
+    scripts: tuple[tuple[str, str], ...] = ()
+    """Files written earlier in the same string with known content (``echo … > x.sh``), by
+    absolute path: running one of them is judged by what was written."""
 
     @property
     def name(self) -> str:

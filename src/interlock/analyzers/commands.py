@@ -41,6 +41,13 @@ def analyze_command(cmd: SimpleCommand) -> list[Finding]:
     name = cmd.name
     if is_dynamic(cmd.argv[0]):
         return [_dynamic_name(cmd)]
+    written = _written_script(cmd, cmd.argv[0])
+    if written is not None:
+        from interlock.analyzers.shell import analyze_nested
+
+        return analyze_nested(written, cmd.scope, cmd.scope.cwd)
+    if name in ("alias", "trap"):
+        return _deferred_code(cmd)
     unwrapped = wrap.unwrap(cmd)
     if unwrapped is not None:
         return _follow(unwrapped, cmd)
@@ -63,6 +70,33 @@ def analyze_command(cmd: SimpleCommand) -> list[Finding]:
     from interlock.analyzers import catalog
 
     return catalog.match(cmd)
+
+
+def _written_script(cmd: SimpleCommand, word: str) -> str | None:
+    """The content of a file written earlier in the same string (``echo … > x.sh; sh x.sh``)."""
+    if not cmd.scripts or is_dynamic(word):
+        return None
+    from interlock.paths import resolve
+
+    return dict(cmd.scripts).get(resolve(word, cmd.scope))
+
+
+def _deferred_code(cmd: SimpleCommand) -> list[Finding]:
+    """``alias x='…'`` and ``trap '…' EXIT`` hold code that runs later: judge it now."""
+    from interlock.analyzers.shell import analyze_nested
+
+    args = cmd.argv[1:]
+    if cmd.name == "alias":
+        bodies = [a.split("=", 1)[1] for a in args if "=" in a]
+    else:
+        bodies = list(args[:1]) if args and args[0] not in ("-l", "-p", "--", "-") else []
+    findings: list[Finding] = []
+    for body in bodies:
+        if is_dynamic(body):
+            findings.append(opaque(cmd, f"{cmd.name} stores code only known at run time"))
+        else:
+            findings.extend(analyze_nested(body, cmd.scope, cmd.scope.cwd))
+    return findings
 
 
 def _program(name: str) -> str:
@@ -183,6 +217,9 @@ def _shell(cmd: SimpleCommand) -> list[Finding]:
         return [
             opaque(cmd, f"runs a script whose path is only known at run time ({show(rest[0])})")
         ]
+    written = _written_script(cmd, rest[0])
+    if written is not None:
+        return analyze_nested(written, cmd.scope, cmd.scope.cwd)
     # A script file from the project: its content is not inspected here; hooks are not the
     # boundary (ARCHITECTURE.md), the gateways are.
     return []
@@ -207,6 +244,9 @@ def _interpreter(cmd: SimpleCommand, language: str) -> list[Finding]:
         if arg == "-m" or not arg.startswith("-"):
             if arg == "-":
                 return _stdin_code(cmd, language) or []
+            written = _written_script(cmd, arg)
+            if written is not None:
+                return _code(cmd, language, written)
             # A script or module (manage.py flush, artisan migrate:fresh): the catalogs know
             # the destructive ones.
             from interlock.analyzers import catalog

@@ -103,9 +103,11 @@ class _State:
     variables: dict[str, str]
     stdin: str | None = None
     stdin_unknown: bool = False
+    files: dict[str, str] = field(default_factory=dict)
+    """Files this script wrote with known content, by absolute path."""
 
     def fork(self) -> _State:
-        return _State(cwd=self.cwd, variables=dict(self.variables))
+        return _State(cwd=self.cwd, variables=dict(self.variables), files=self.files)
 
 
 # Node types whose children are walked in order, sharing state (cd and assignments carry on).
@@ -294,7 +296,7 @@ class _Walker:
             words = [a for a in argv if a not in ("-n", "-e", "-E")]
             return " ".join(words) + "\n"
         if name == "printf" and argv and "%" not in argv[0]:
-            return codecs.decode(argv[0], "unicode_escape") if "\\" in argv[0] else argv[0]
+            return _printf(argv[0])
         if incoming is not None and name in ("base64", "xxd", "cat", "tr", "rev"):
             return _decode(name, argv, incoming)
         if name == "cat" and not argv and node.type == "redirected_statement":
@@ -332,6 +334,7 @@ class _Walker:
                 stdin, stdin_unknown = literal, literal is None
             else:
                 self._redirect(redirect, state)
+        self._track_written(node, argv, redirects, stdin, state)
         scope = replace(self.scope, cwd=state.cwd)
         simple = SimpleCommand(
             argv=tuple(argv),
@@ -340,6 +343,7 @@ class _Walker:
             assignments=tuple(assignments),
             stdin=stdin,
             stdin_unknown=stdin_unknown,
+            scripts=tuple(state.files.items()),
         )
         if argv:
             self.commands.append(simple)
@@ -347,6 +351,38 @@ class _Walker:
         else:
             for name, value in assignments:
                 state.variables[name] = value
+
+    def _track_written(
+        self,
+        node: Node,
+        argv: list[str],
+        redirects: list[Node],
+        stdin: str | None,
+        state: _State,
+    ) -> None:
+        """``echo 'rm -rf /' > x.sh``: remember what x.sh holds, for a later ``bash x.sh``."""
+        from interlock.paths import resolve
+
+        content: str | None = None
+        if argv and argv[0] == "echo" and not any(DYN in a for a in argv):
+            content = " ".join(a for a in argv[1:] if a not in ("-n", "-e", "-E")) + "\n"
+        elif argv and argv[0] == "printf" and len(argv) == 2 and DYN not in argv[1]:
+            content = _printf(argv[1])
+        elif argv in (["cat"], ["tee"]) and stdin is not None:
+            content = stdin
+        for redirect in redirects:
+            operator, target = _redirect_parts(redirect)
+            if target is None or operator not in (">", ">>", ">|", "&>"):
+                continue
+            path = resolve(self.word(target, state), replace(self.scope, cwd=state.cwd))
+            if DYN in path:
+                continue
+            if content is None:
+                state.files.pop(path, None)
+            elif operator == ">>":
+                state.files[path] = state.files.get(path, "") + content
+            else:
+                state.files[path] = content
 
     def _track_cd(self, argv: list[str], state: _State) -> None:
         if argv[0] not in ("cd", "pushd", "popd"):
@@ -408,7 +444,18 @@ class _Walker:
     # -- words ---------------------------------------------------------------------------
 
     def words(self, node: Node, state: _State) -> list[str]:
-        """One node's words after brace expansion (``/{etc,usr}`` is two words)."""
+        """One node's words after brace expansion and word splitting.
+
+        ``/{etc,usr}`` is two words; so is an unquoted ``$x`` holding ``rm -rf /``. Once the
+        script sets IFS, how unquoted expansions split is not followed: they become unknown.
+        """
+        if node.type == "command_name" and node.named_child_count == 1:
+            node = node.named_children[0]
+        if node.type in ("simple_expansion", "expansion", "command_substitution"):
+            if "IFS" in state.variables:
+                return [DYN]
+            value = self.word(node, state)
+            return value.split() if value.strip() and DYN not in value else [value]
         word = self.word(node, state)
         if node.type in ("concatenation", "word") and "{" in word and "," in word:
             return _brace_expand(word)
@@ -477,6 +524,29 @@ def _decode(name: str, argv: list[str], data: str) -> str | None:
     except (ValueError, UnicodeDecodeError):
         return None
     return None
+
+
+def _printf(text: str) -> str:
+    """What ``printf FORMAT`` prints for a format without conversions."""
+    if "\\" not in text:
+        return text
+    try:
+        return codecs.decode(text, "unicode_escape")
+    except UnicodeDecodeError:
+        return text
+
+
+def _redirect_parts(node: Node) -> tuple[str, Node | None]:
+    if node.type != "file_redirect":
+        return "", None
+    operator = ""
+    target: Node | None = None
+    for child in node.children:
+        if not child.is_named:
+            operator = child.type
+        elif child.type != "file_descriptor":
+            target = child
+    return operator, target
 
 
 def _argument_nodes(command: Node) -> Iterator[Node]:
