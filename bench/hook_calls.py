@@ -1,19 +1,23 @@
 """The whole hook process per call, next to a bare interpreter (issue #2 item 9, first target).
 
 What an agent waits for is a fresh ``<venv python> -m interlock.hooks <agent>`` process per
-tool call: interpreter start, imports, parser set-up, the decision, the audit write and the
-answer. So that is what is timed, with ``subprocess.run`` from here, fed the payload shapes the
-real clients send (../shared/notes/realclients.md, "Observed hook payload"). The baseline is
-``<same python> -c pass`` fed the same stdin the same way; the series are interleaved, in an
-order that rotates every round, so machine noise lands on all of them alike.
+tool call. With the daemon warm (the steady state, and what the target is judged on) that is
+interpreter start, the client's few imports and one round trip over a Unix socket; with
+``INTERLOCK_DAEMON=0`` (and on the first call of a session) it is the whole in-process
+decision: imports, parser set-up, the decision, the audit write and the answer. Both are timed
+with ``subprocess.run`` from here, fed the payload shapes the real clients send
+(payloads.py). The baseline is ``<same python> -c pass`` fed the same stdin the same way; the
+series are interleaved, in an order that rotates every round, so machine noise lands on all of
+them alike.
 
 Each case also states the answer it must get (exit status, and never a ``hook.*`` failure
 rule): a hook that crashes early is fast and fails closed, and timing it would flatter us.
+With the daemon on, the socket is watched around each call (warm_daemon.inode) so calls that
+did not find it warm are counted, not silently mixed in.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -21,15 +25,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from payloads import (
+    BENIGN,
+    CREDENTIAL_FILE,
+    DESTRUCTIVE,
+    claude_code,
+    claude_code_read,
+    codex,
+    cursor,
+    gemini,
+)
 from stats import Summary
 
 # The runner's own failure rules (hooks/runner.py failure_result); any of them in the answer
 # means the timing measured a failure path, not a decision.
 FAILURE_RULES = ("[rule hook.error]", "[rule hook.input]", "[rule hook.config]", "hook.deadline")
-
-BENIGN = "ls -la"
-DESTRUCTIVE = "rm -rf ~"
-CREDENTIAL_FILE = "~/.aws/credentials"
+COLD = ", INTERLOCK_DAEMON=0"
 
 
 @dataclass(frozen=True)
@@ -52,97 +63,27 @@ class CaseResult:
     summary: Summary
     problems: tuple[str, ...]
     """Why the answers were not the expected ones; empty when every call answered right."""
+    missed: int = 0
+    """Calls that found no warm daemon (or saw it restart) and so decided in-process."""
 
 
-def claude_code(command: str, cwd: str) -> bytes:
-    """A PreToolUse payload exactly as Claude Code 2.1.197 sends it for Bash."""
-    return _json(
-        {
-            "session_id": "8d6c0e7b-bench-0000-0000-000000000000",
-            "transcript_path": f"{cwd}/.claude/transcript.jsonl",
-            "cwd": cwd,
-            "prompt_id": "6e68288c-bench",
-            "permission_mode": "default",
-            "effort": {"level": "high"},
-            "hook_event_name": "PreToolUse",
-            "tool_name": "Bash",
-            "tool_input": {"command": command, "description": "Run scripted command"},
-            "tool_use_id": "toolu_794b_bench",
-        }
-    )
+@dataclass(frozen=True)
+class Group:
+    """Cases timed together, interleaved with their own bare-interpreter series."""
+
+    title: str
+    bare: Summary
+    cases: tuple[CaseResult, ...]
 
 
-def claude_code_read(path: str, cwd: str) -> bytes:
-    """Claude Code's Read tool on a file: how a credential file would be read (PocketOS)."""
-    return _json(
-        {
-            "session_id": "8d6c0e7b-bench-0000-0000-000000000000",
-            "transcript_path": f"{cwd}/.claude/transcript.jsonl",
-            "cwd": cwd,
-            "permission_mode": "default",
-            "hook_event_name": "PreToolUse",
-            "tool_name": "Read",
-            "tool_input": {"file_path": os.path.expanduser(path)},
-            "tool_use_id": "toolu_read_bench",
-        }
-    )
-
-
-def codex(command: str, cwd: str) -> bytes:
-    """Codex 0.169.0's PreToolUse payload (realclients.md §2)."""
-    return _json(
-        {
-            "session_id": "codex-bench",
-            "turn_id": "turn-1",
-            "transcript_path": None,
-            "cwd": cwd,
-            "hook_event_name": "PreToolUse",
-            "model": "fake-model",
-            "permission_mode": "bypassPermissions",
-            "tool_name": "Bash",
-            "tool_input": {"command": command},
-            "tool_use_id": "call_bench",
-        }
-    )
-
-
-def gemini(command: str, cwd: str) -> bytes:
-    """Gemini CLI 0.61.0's BeforeTool payload (realclients.md §3)."""
-    return _json(
-        {
-            "session_id": "gemini-bench",
-            "transcript_path": f"{cwd}/.gemini/transcript.json",
-            "cwd": cwd,
-            "hook_event_name": "BeforeTool",
-            "timestamp": "2026-11-22T10:00:00.000Z",
-            "tool_name": "run_shell_command",
-            "tool_input": {"command": command, "description": "Run scripted command"},
-        }
-    )
-
-
-def cursor(command: str, cwd: str) -> bytes:
-    """Cursor's beforeShellExecution payload (peers.md §c)."""
-    return _json(
-        {
-            "hook_event_name": "beforeShellExecution",
-            "conversation_id": "cursor-bench",
-            "generation_id": "gen-1",
-            "workspace_roots": [cwd],
-            "command": command,
-            "cwd": cwd,
-        }
-    )
-
-
-def no_bytecode_case(cwd: str) -> Case:
+def no_bytecode_case(cwd: str, suffix: str = "") -> Case:
     """The destructive call again, as it runs when the user's environment forbids bytecode.
 
     Agents pass their environment on to hooks; with PYTHONDONTWRITEBYTECODE=1 set and no
-    ``__pycache__`` yet, every Interlock module is compiled from source on every call.
+    ``__pycache__`` yet, every module the hook process imports is compiled on every call.
     """
     return Case(
-        "claude-code rm -rf ~, no bytecode cache",
+        "claude-code rm -rf ~, no bytecode cache" + suffix,
         "claude-code",
         claude_code(DESTRUCTIVE, cwd),
         2,
@@ -150,11 +91,11 @@ def no_bytecode_case(cwd: str) -> Case:
     )
 
 
-def main_cases(cwd: str) -> list[Case]:
-    """The two cases the target is judged on (Claude Code, at ``--calls``)."""
+def main_cases(cwd: str, suffix: str = "") -> list[Case]:
+    """The two cases the target is judged on (Claude Code, at ``--calls``, daemon warm)."""
     return [
-        Case("claude-code ls -la", "claude-code", claude_code(BENIGN, cwd), 0),
-        Case("claude-code rm -rf ~", "claude-code", claude_code(DESTRUCTIVE, cwd), 2),
+        Case("claude-code ls -la" + suffix, "claude-code", claude_code(BENIGN, cwd), 0),
+        Case("claude-code rm -rf ~" + suffix, "claude-code", claude_code(DESTRUCTIVE, cwd), 2),
     ]
 
 
@@ -174,6 +115,11 @@ def other_cases(cwd: str) -> list[Case]:
         Case("cursor rm -rf ~", "cursor", cursor(DESTRUCTIVE, cwd), 2, '"permission"'),
         no_bytecode_case(cwd),
     ]
+
+
+def cold_cases(cwd: str) -> list[Case]:
+    """The in-process path every call (``--cold-calls``): the first call of every session."""
+    return [*main_cases(cwd, COLD), no_bytecode_case(cwd, COLD)]
 
 
 def project(root: Path) -> Path:
@@ -213,14 +159,19 @@ def case_env(case: Case, env: dict[str, str]) -> dict[str, str]:
 Run = tuple[list[str], bytes, dict[str, str]]
 """argv, stdin and environment of one process to time."""
 
+Watch = Callable[[], object]
+"""Identity of the warm daemon right now (the socket's inode), None when there is none."""
+
 
 def measure(
+    title: str,
     python: str,
     cases: Sequence[Case],
     calls: int,
     cwd: Path,
     env: dict[str, str],
-) -> tuple[Summary, list[CaseResult]]:
+    watch: Watch | None = None,
+) -> Group:
     """Time ``calls`` runs of the bare interpreter and of each case, interleaved."""
     stdin = cases[0].stdin if cases else b"{}"
     runs: list[Run] = [([python, "-c", "pass"], stdin, env)]
@@ -229,32 +180,36 @@ def measure(
         for case in cases
     ]
     problems: list[list[str]] = [[] for _ in cases]
+    missed = [0 for _ in cases]
 
-    def seen(slot: int, done: subprocess.CompletedProcess[bytes]) -> None:
+    def seen(slot: int, done: subprocess.CompletedProcess[bytes], steady: bool) -> None:
         if slot == 0:
             return
+        missed[slot - 1] += not steady
         problem = check(cases[slot - 1], done)
         if problem and len(problems[slot - 1]) < 3 and problem not in problems[slot - 1]:
             problems[slot - 1].append(problem)
 
-    series = interleave(runs, calls, cwd, seen)
-    bare = Summary.of(f"{Path(python).name} -c pass", series[0])
-    results = [
-        CaseResult(case, Summary.of(case.name, series[i + 1]), tuple(problems[i]))
+    series = interleave(runs, calls, cwd, seen, watch)
+    results = tuple(
+        CaseResult(case, Summary.of(case.name, series[i + 1]), tuple(problems[i]), missed[i])
         for i, case in enumerate(cases)
-    ]
-    return bare, results
+    )
+    return Group(title, Summary.of(f"{Path(python).name} -c pass", series[0]), results)
 
 
 def interleave(
     runs: Sequence[Run],
     calls: int,
     cwd: Path,
-    seen: Callable[[int, subprocess.CompletedProcess[bytes]], None] | None = None,
+    seen: Callable[[int, subprocess.CompletedProcess[bytes], bool], None] | None = None,
+    watch: Watch | None = None,
 ) -> list[list[int]]:
     """Wall time of ``calls`` runs of each process, in an order that rotates every round.
 
     One untimed run of each comes first: bytecode gets written, the page cache gets warm.
+    ``watch`` is read before and after each call, outside the timing: a call is *steady* when
+    the daemon was there and the same throughout.
     """
     for argv, stdin, env in runs:
         _timed(argv, stdin, cwd, env)
@@ -264,10 +219,12 @@ def interleave(
         shift = round_no % len(order)
         for slot in order[shift:] + order[:shift]:
             argv, stdin, env = runs[slot]
+            before = watch() if watch is not None else True
             elapsed, done = _timed(argv, stdin, cwd, env)
+            after = watch() if watch is not None else True
             series[slot].append(elapsed)
             if seen is not None:
-                seen(slot, done)
+                seen(slot, done, before is not None and before == after)
     return series
 
 
@@ -295,7 +252,3 @@ def _timed(
 def _first_line(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else "(no output)"
     return line[:240]
-
-
-def _json(payload: dict[str, object]) -> bytes:
-    return json.dumps(payload, separators=(",", ":")).encode("utf-8")

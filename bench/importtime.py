@@ -6,8 +6,10 @@ costs more than every decision. So the report shows the total and the ten most e
 modules, next to the same figure for a bare interpreter.
 
 The real hook is run (``-X importtime -m interlock.hooks claude-code`` fed a destructive
-payload), so imports done lazily during the decision (the analyzers, the catalogs, the audit
-log) are counted too. Several runs are made and the one with the median total is reported.
+payload), twice over: with the daemon warm, what the fast path imports (the client only, if
+the hook's ``__main__`` stays lean), and with ``INTERLOCK_DAEMON=0``, what deciding in-process
+imports, lazily loaded analyzers, catalogs and audit log included. Several runs are made and
+the one with the median total is reported.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ class ImportProfile:
         """Modules imported directly (depth 0), by cumulative time: which packages cost."""
         return sorted((m for m in self.modules if m.depth == 0), key=lambda m: -m.cumulative_us)[:n]
 
+    def loaded(self, package: str) -> list[str]:
+        """Names of the modules of ``package`` this run imported, in import order."""
+        return [m.name for m in self.modules if m.name.split(".")[0] == package]
+
     def share(self, prefix: str) -> int:
         return sum(m.self_us for m in self.modules if m.name.split(".")[0] == prefix)
 
@@ -51,6 +57,7 @@ class ImportProfile:
             "total_us": self.total_us,
             "interlock_us": self.share("interlock"),
             "tree_sitter_us": self.share("tree_sitter") + self.share("tree_sitter_bash"),
+            "interlock_modules": self.loaded("interlock"),
             "top_self": [m.__dict__ for m in self.top()],
             "top_level_cumulative": [m.__dict__ for m in self.top_level()],
         }
