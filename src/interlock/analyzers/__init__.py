@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from interlock.config import Policy
+from interlock.decisions import Finding, Verdict
 
 DYN = "\x00"
 """Marks the part of a word the parser cannot know: ``$DIR/x`` resolves to ``\\x00/x``."""
@@ -23,6 +24,27 @@ def is_dynamic(word: str) -> bool:
 def show(word: str) -> str:
     """A word for humans: the unknown part shown as ``…``."""
     return word.replace(DYN, "…")
+
+
+def unknown(
+    what: str,
+    *,
+    rule: str,
+    operation: str = "shell.opaque_code",
+    environment: str | None = None,
+    evidence: str = "",
+) -> Finding:
+    """A finding for something that runs but cannot be read: at least ask, and a user rule
+    cannot lower it (issue #2: what the parser cannot resolve is never allow)."""
+    return Finding(
+        operation=operation,
+        summary=what,
+        verdict=Verdict.ASK,
+        rule=rule,
+        environment=environment,
+        evidence=evidence,
+        floor=Verdict.ASK,
+    )
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-from interlock.analyzers import SimpleCommand, is_dynamic, show
+from interlock.analyzers import SimpleCommand, is_dynamic, show, unknown
 from interlock.decisions import Finding, Verdict
 
 _SQL_CLIENTS = {
@@ -130,14 +130,12 @@ def _stdin_sql(cmd: SimpleCommand, dialect: str) -> list[Finding]:
 
 
 def _opaque_sql(cmd: SimpleCommand, what: str) -> Finding:
-    return Finding(
-        operation="db.unparsed",
-        summary=what,
-        verdict=Verdict.ASK,
+    return unknown(
+        what,
         rule="sql.opaque",
+        operation="db.unparsed",
         environment=cmd.scope.environment,
         evidence=cmd.text,
-        floor=Verdict.ASK,
     )
 
 
@@ -156,14 +154,12 @@ def _http_client(cmd: SimpleCommand) -> list[Finding]:
     for url in urls:
         if is_dynamic(url) and method not in ("GET", "HEAD", "OPTIONS"):
             findings.append(
-                Finding(
-                    operation="http.unknown_target",
-                    summary=f"sends a {method} request to an address only known at run time",
-                    verdict=Verdict.ASK,
+                unknown(
+                    f"sends a {method} request to an address only known at run time",
                     rule="http.opaque",
+                    operation="http.unknown_target",
                     environment=cmd.scope.environment,
                     evidence=cmd.text,
-                    floor=Verdict.ASK,
                 )
             )
             continue

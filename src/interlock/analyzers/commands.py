@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from interlock.analyzers import DYN, SimpleCommand, is_dynamic, show
+from interlock.analyzers import DYN, SimpleCommand, is_dynamic, show, unknown
 from interlock.analyzers import wrappers as wrap
-from interlock.decisions import Finding, Verdict
+from interlock.decisions import Finding
 
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "fish", "ash", "busybox"})
 INTERPRETERS = {
@@ -126,26 +126,18 @@ def _follow(result: wrap.Unwrapped, outer: SimpleCommand) -> list[Finding]:
 
 
 def _dynamic_name(cmd: SimpleCommand) -> Finding:
-    return Finding(
-        operation="shell.dynamic_command",
-        summary=f"runs a program whose name is only known at run time (`{show(cmd.argv[0])}`)",
-        verdict=Verdict.ASK,
+    return unknown(
+        f"runs a program whose name is only known at run time (`{show(cmd.argv[0])}`)",
         rule="shell.dynamic_command",
+        operation="shell.dynamic_command",
         evidence=cmd.text,
-        floor=Verdict.ASK,
     )
 
 
-def opaque(cmd: SimpleCommand, what: str, verdict: Verdict = Verdict.ASK) -> Finding:
+def opaque(cmd: SimpleCommand, what: str) -> Finding:
     """Code is run that cannot be inspected: at least ask, never allow."""
-    return Finding(
-        operation="shell.opaque_code",
-        summary=what,
-        verdict=verdict,
-        rule="shell.opaque_code",
-        environment=cmd.scope.environment,
-        evidence=cmd.text,
-        floor=Verdict.ASK,
+    return unknown(
+        what, rule="shell.opaque_code", environment=cmd.scope.environment, evidence=cmd.text
     )
 
 

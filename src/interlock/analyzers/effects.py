@@ -85,12 +85,6 @@ def findings(
 
 
 def _opaque(cmd: SimpleCommand, what: str) -> Finding:
-    return Finding(
-        operation="shell.opaque_code",
-        summary=what,
-        verdict=Verdict.ASK,
-        rule="shell.opaque_code",
-        environment=cmd.scope.environment,
-        evidence=cmd.text,
-        floor=Verdict.ASK,
-    )
+    from interlock.analyzers.commands import opaque
+
+    return opaque(cmd, what)

@@ -27,7 +27,7 @@ from functools import lru_cache
 
 from tree_sitter import Language, Node, Parser, Tree
 
-from interlock.analyzers import DYN, Scope, SimpleCommand, show
+from interlock.analyzers import DYN, Scope, SimpleCommand, show, unknown
 from interlock.config import MAX_INPUT_BYTES
 from interlock.decisions import Finding, Verdict
 
@@ -69,13 +69,11 @@ def analyze(command: str, scope: Scope) -> list[Finding]:
 
 
 def unparsed(text: str, why: str) -> Finding:
-    return Finding(
-        operation="shell.unparsed",
-        summary=f"cannot tell what this does ({why})",
-        verdict=Verdict.ASK,
+    return unknown(
+        f"cannot tell what this does ({why})",
         rule="shell.unparsed",
+        operation="shell.unparsed",
         evidence=_short(text),
-        floor=Verdict.ASK,
     )
 
 
@@ -240,13 +238,11 @@ class _Walker:
                     # Encoding a command to hide it from review is a reason to ask, whatever
                     # it decodes to (issue #2: decoded base64/hex fed to a shell).
                     self.findings.append(
-                        Finding(
-                            operation="shell.obfuscated",
-                            summary="decodes hidden text and runs it as code",
-                            verdict=Verdict.ASK,
+                        unknown(
+                            "decodes hidden text and runs it as code",
                             rule="shell.decode_to_shell",
+                            operation="shell.obfuscated",
                             evidence=_short(self.text(node)),
-                            floor=Verdict.ASK,
                         )
                     )
             self.visit(child, element)
@@ -406,15 +402,7 @@ class _Walker:
         return None
 
     def _redirect(self, node: Node, state: _State) -> None:
-        if node.type != "file_redirect":
-            return
-        operator = ""
-        target: Node | None = None
-        for child in node.children:
-            if not child.is_named:
-                operator = child.type
-            elif child.type != "file_descriptor":
-                target = child
+        operator, target = _redirect_parts(node)
         if target is None or (operator not in (">", ">|", "&>", "&>>") and operator != ">"):
             return
         if operator == "&>>":

@@ -26,13 +26,9 @@ from interlock.hooks.common import (
     absolute,
     action_env,
     claude_style_actions,
-    optional_str,
-    payload_cwd,
-    require_event,
-    require_obj,
-    require_str,
     shell_action,
     shell_command,
+    tool_call,
 )
 from interlock.hooks.messages import exit2_render
 
@@ -49,18 +45,7 @@ _PATCH_HEADERS = {
 
 
 def parse(payload: Payload) -> Call:
-    event = require_event(payload, ("PreToolUse",))
-    tool = require_str(payload, "tool_name")
-    tool_input = require_obj(payload, "tool_input")
-    cwd = payload_cwd(payload)
-    actor = Actor(agent=AGENT, session=optional_str(payload, "session_id"))
-    return Call(
-        cwd=cwd,
-        actor=actor,
-        actions=tuple(tool_actions(tool, tool_input, cwd, actor)),
-        permission_mode=optional_str(payload, "permission_mode"),
-        event=event,
-    )
+    return tool_call(payload, AGENT, ("PreToolUse",), tool_actions)
 
 
 def tool_actions(tool: str, tool_input: Mapping[str, Any], cwd: str, actor: Actor) -> list[Action]:

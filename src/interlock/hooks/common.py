@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +96,27 @@ def require_event(obj: Payload, expected: tuple[str, ...]) -> str:
             f"(expected {' or '.join(expected)}); check the hook configuration"
         )
     return event
+
+
+ToolActions = Callable[[str, Mapping[str, Any], str, Actor], list[Action]]
+
+
+def tool_call(
+    payload: Payload, agent: str, events: tuple[str, ...], tool_actions: ToolActions
+) -> Call:
+    """The Call of a tool-use payload (``tool_name`` + ``tool_input``): Claude, Codex, Gemini."""
+    event = require_event(payload, events)
+    tool = require_str(payload, "tool_name")
+    tool_input = require_obj(payload, "tool_input")
+    cwd = payload_cwd(payload)
+    actor = Actor(agent=agent, session=optional_str(payload, "session_id"))
+    return Call(
+        cwd=cwd,
+        actor=actor,
+        actions=tuple(tool_actions(tool, tool_input, cwd, actor)),
+        permission_mode=optional_str(payload, "permission_mode"),
+        event=event,
+    )
 
 
 def payload_cwd(obj: Payload) -> str:

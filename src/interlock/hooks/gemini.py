@@ -24,12 +24,9 @@ from interlock.hooks.common import (
     file_action,
     mcp_action,
     optional_str,
-    payload_cwd,
-    require_event,
-    require_obj,
-    require_str,
     shell_action,
     shell_command,
+    tool_call,
 )
 from interlock.hooks.messages import exit2_render
 
@@ -39,14 +36,7 @@ _PATH_KEYS = ("file_path", "absolute_path", "path")
 
 
 def parse(payload: Payload) -> Call:
-    event = require_event(payload, ("BeforeTool",))
-    tool = require_str(payload, "tool_name")
-    tool_input = require_obj(payload, "tool_input")
-    cwd = payload_cwd(payload)
-    actor = Actor(agent=AGENT, session=optional_str(payload, "session_id"))
-    return Call(
-        cwd=cwd, actor=actor, actions=tuple(tool_actions(tool, tool_input, cwd, actor)), event=event
-    )
+    return tool_call(payload, AGENT, ("BeforeTool",), tool_actions)
 
 
 def tool_actions(tool: str, tool_input: Mapping[str, Any], cwd: str, actor: Actor) -> list[Action]:
