@@ -1,0 +1,151 @@
+"""The hook's hot-path index of the catalogs: a text scan once, each block parsed when needed.
+
+Split from catalog.py (STYLE.md §1). The hook is a fresh process on every call, and tomllib
+needs ~25 ms for the whole 100 kB of catalogs (issue #2 item 9), so :func:`hot` splits the
+files at their block headers and parses only the blocks of the tools a command names, through
+the validating readers of :mod:`.catalog_format`. tests/test_catalog.py checks that both
+loaders agree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from interlock.analyzers.catalog_format import (
+    CATALOG_DIR,
+    OTHER_FORMATS,
+    read_launcher,
+    read_rule,
+    read_toml,
+    read_tool,
+)
+from interlock.analyzers.catalog_model import Launcher, Rule, Tool, glob_any
+from interlock.errors import ConfigError
+
+__all__ = ["LazyCatalog", "hot"]
+
+_lazy: LazyCatalog | None = None
+
+# Block headers of the catalog files. tomllib parses ~4 µs per byte, and the catalogs are about
+# 100 kB: 25 ms, more than the hook's whole budget (issue #2 item 9). The hook therefore splits
+# the files at these headers (one regex pass, C speed) and parses only the blocks of the tools a
+# command names. `load()` still parses and validates everything; a test checks both agree.
+_HEADER = re.compile(
+    r"^(?:\[tools\.([A-Za-z0-9_-]+)\]|\[launchers\.([A-Za-z0-9_-]+)\]|(\[\[rules\]\]))[ \t]*$",
+    re.M,
+)
+_NAMES = re.compile(r"^names\s*=\s*\[([^\]]*)\]", re.M)
+_TOOL_REF = re.compile(r'^tool\s*=\s*"([^"]+)"', re.M)
+_SUBCOMMAND = re.compile(r"^subcommand\s*=\s*\[\s*\"([^\"]*)\"", re.M)
+_QUOTED = re.compile(r'"([^"]*)"')
+
+
+@dataclass
+class LazyCatalog:
+    """The catalogs split into blocks by a text scan, each block parsed when first needed."""
+
+    tool_blocks: dict[str, tuple[str, str]] = field(default_factory=dict)
+    rule_blocks: dict[str, list[tuple[str, str, tuple[str, ...]]]] = field(default_factory=dict)
+    """tool -> (file, block, first subcommand word's patterns; empty when any word will do)."""
+    launcher_blocks: list[tuple[str, str, str]] = field(default_factory=list)
+    by_name: dict[str, list[str]] = field(default_factory=dict)
+    globbed: list[tuple[str, str]] = field(default_factory=list)
+    tools: dict[str, Tool] = field(default_factory=dict)
+    parsed: dict[tuple[str, int], Rule] = field(default_factory=dict)
+    launcher_names: tuple[str, ...] | None = None
+    parsed_launchers: dict[int, Launcher] = field(default_factory=dict)
+
+    @classmethod
+    def scan(cls, folder: Path) -> LazyCatalog:
+        lazy = cls()
+        for path in sorted(folder.glob("*.toml")):
+            if path.name in OTHER_FORMATS:
+                continue
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"cannot read catalog {path}: {exc}") from None
+            heads = list(_HEADER.finditer(text))
+            for head, after in zip(heads, [*heads[1:], None], strict=True):
+                block = text[head.start() : after.start() if after else len(text)]
+                lazy._add(path.name, head, block)
+        return lazy
+
+    def _add(self, where: str, head: re.Match[str], block: str) -> None:
+        tool_id, launcher_id, _ = head.groups()
+        if tool_id is not None:
+            if tool_id in self.tool_blocks:
+                raise ConfigError(f"catalog {where}: tool {tool_id!r} is defined twice")
+            self.tool_blocks[tool_id] = (where, block)
+            names = _NAMES.search(block)
+            for name in _QUOTED.findall(names.group(1)) if names else ():
+                if any(ch in name for ch in "*?["):
+                    self.globbed.append((name, tool_id))
+                else:
+                    self.by_name.setdefault(name, []).append(tool_id)
+        elif launcher_id is not None:
+            names = _NAMES.search(block)
+            patterns = tuple(_QUOTED.findall(names.group(1))) if names else ()
+            self.launcher_blocks.append((where, block, " ".join(patterns)))
+        else:
+            ref = _TOOL_REF.search(block)
+            if ref is None:
+                raise ConfigError(f"catalog {where}: a rule has no `tool = ...` line")
+            first = _SUBCOMMAND.search(block)
+            words = first.group(1) if first else ""
+            patterns = () if not words or words.startswith("!") else tuple(words.split("|"))
+            self.rule_blocks.setdefault(ref.group(1), []).append((where, block, patterns))
+
+    def _tool(self, tool_id: str) -> Tool:
+        if tool_id not in self.tools:
+            where, block = self.tool_blocks[tool_id]
+            raw = read_toml(block, where).get("tools", {})
+            self.tools[tool_id] = read_tool(tool_id, raw.get(tool_id), where)
+        return self.tools[tool_id]
+
+    def tools_for(self, name: str) -> tuple[Tool, ...]:
+        ids = list(self.by_name.get(name, ()))
+        if self.globbed and glob_any(name, tuple(p for p, _ in self.globbed)):
+            ids += [t for p, t in self.globbed if glob_any(name, (p,))]
+        return tuple(self._tool(i) for i in ids)
+
+    def rules_for(self, tool: str, first: str | None = None) -> tuple[Rule, ...]:
+        """The tool's rules; with ``first``, only those whose subcommand can start with it.
+
+        The first-word test runs on the raw text, so ``git status`` parses none of git's rules.
+        """
+        out: list[Rule] = []
+        for index, (where, block, patterns) in enumerate(self.rule_blocks.get(tool, ())):
+            if first is not None and patterns and not glob_any(first, patterns):
+                continue
+            key = (tool, index)
+            if key not in self.parsed:
+                (raw,) = read_toml(block, where).get("rules", [None])
+                self.parsed[key] = read_rule(raw, index, where, {tool: self._tool(tool)})
+            out.append(self.parsed[key])
+        return tuple(sorted(out, key=lambda r: r.fallback))
+
+    def launchers_for(self, name: str) -> tuple[Launcher, ...]:
+        if self.launcher_names is None:
+            self.launcher_names = tuple(n for b in self.launcher_blocks for n in b[2].split())
+        if not glob_any(name, self.launcher_names):
+            return ()
+        out: list[Launcher] = []
+        for index, (where, block, names) in enumerate(self.launcher_blocks):
+            if not glob_any(name, tuple(names.split())):
+                continue
+            if index not in self.parsed_launchers:
+                ((launcher_id, raw),) = read_toml(block, where)["launchers"].items()
+                self.parsed_launchers[index] = read_launcher(launcher_id, raw, where)
+            out.append(self.parsed_launchers[index])
+        return tuple(out)
+
+
+def hot() -> LazyCatalog:
+    """The built-in catalogs for the hook's hot path: scanned once per process, parsed lazily."""
+    global _lazy
+    if _lazy is None:
+        _lazy = LazyCatalog.scan(CATALOG_DIR)
+    return _lazy

@@ -1,0 +1,137 @@
+"""The catalog's data model: tools, rules and launchers, as read from ``catalogs/*.toml``.
+
+Split from catalog.py (it had grown past 800 lines; STYLE.md §1). Both loaders build these
+types: the validating one (:mod:`.catalog_format`) and the hook's lazy one
+(:mod:`.catalog_index`); the matcher (:mod:`.catalog_match`) reads them through :class:`Source`,
+so it does not care which loader ran. The glob helper lives here because every layer needs it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from interlock.decisions import Verdict
+
+__all__ = ["Catalog", "Launcher", "Rule", "Source", "Tool", "glob_any"]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """How one program's command line is shaped."""
+
+    id: str
+    names: tuple[str, ...]
+    value_options: frozenset[str] = frozenset()
+    env_options: frozenset[str] = frozenset()
+    env_vars: tuple[str, ...] = ()
+    env_from_targets: bool = False
+    style: str = "gnu"
+    abbreviations: bool = False
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One destructive operation of one tool, with the examples that pin its meaning."""
+
+    id: str
+    tool: str
+    operation: str
+    summary: str
+    verdict: str
+    reversible: bool | None
+    subcommand: tuple[tuple[bool, tuple[str, ...]], ...] = ()
+    any_options: tuple[tuple[str, ...], ...] = ()
+    all_options: tuple[tuple[str, ...], ...] = ()
+    none_options: tuple[tuple[str, ...], ...] = ()
+    option_values: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
+    args_any: tuple[str, ...] = ()
+    args_none: tuple[str, ...] = ()
+    ignore_case: bool = False
+    min_args: int | None = None
+    max_args: int | None = None
+    skip_positionals: int = 0
+    targets: str = "none"
+    target_options: tuple[str, ...] = ()
+    path_prefixes: tuple[str, ...] = ()
+    places: frozenset[str] = frozenset()
+    fallback: bool = False
+    examples: tuple[tuple[str, Verdict | None], ...] = ()
+    counter_examples: tuple[str, ...] = ()
+    source: str = ""
+
+    @property
+    def fixed_verdict(self) -> Verdict:
+        return Verdict.DENY if self.verdict == "deny" else Verdict.ASK
+
+
+@dataclass(frozen=True)
+class Launcher:
+    """A package runner that starts the program named next (``bundle exec``, ``uv run``)."""
+
+    id: str
+    names: tuple[str, ...]
+    value_options: frozenset[str] = frozenset()
+    command_options: frozenset[str] = frozenset()
+    skip: tuple[str, ...] = ()
+    required: bool = False
+    """The skip word must be there (``docker exec``, not ``docker build``)."""
+    positionals: int = 0
+    """Positionals between the skip word and the program (the container of ``docker exec``)."""
+    env_options: frozenset[str] = frozenset()
+    interpreter: bool = False
+
+
+@dataclass(frozen=True)
+class Catalog:
+    tools: dict[str, Tool]
+    rules: tuple[Rule, ...]
+    launchers: tuple[Launcher, ...]
+    by_name: dict[str, tuple[Tool, ...]]
+    globbed: tuple[tuple[str, Tool], ...]
+    by_tool: dict[str, tuple[Rule, ...]]
+
+    def tools_for(self, name: str) -> tuple[Tool, ...]:
+        exact = self.by_name.get(name, ())
+        extra = tuple(t for p, t in self.globbed if glob_any(name, (p,)))
+        return exact + extra if extra else exact
+
+    def rules_for(self, tool: str, first: str | None = None) -> tuple[Rule, ...]:
+        return self.by_tool.get(tool, ())
+
+    def launchers_for(self, name: str) -> tuple[Launcher, ...]:
+        return tuple(x for x in self.launchers if glob_any(name, x.names))
+
+
+class Source(Protocol):
+    """What the matcher needs: the full :class:`Catalog` or the hot path's :class:`LazyCatalog`."""
+
+    def tools_for(self, name: str) -> tuple[Tool, ...]: ...
+    def rules_for(self, tool: str, first: str | None = None) -> tuple[Rule, ...]: ...
+    def launchers_for(self, name: str) -> tuple[Launcher, ...]: ...
+
+
+def glob_any(word: str, patterns: tuple[str, ...], ignore_case: bool = False) -> bool:
+    """True when ``word`` matches any of the shell-style ``patterns``."""
+    return _compiled(patterns, ignore_case)(word.lower() if ignore_case else word)
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(patterns: tuple[str, ...], ignore_case: bool) -> Callable[[str], bool]:
+    """One matcher per pattern list: literals by set lookup, globs through one combined regex.
+
+    Compiling a glob costs ~100 µs and the hook is a fresh process per call, so fnmatch's own
+    per-pattern cache never warms up; a rule's whole list compiles once instead.
+    """
+    if ignore_case:
+        patterns = tuple(p.lower() for p in patterns)
+    literals = frozenset(p for p in patterns if not any(ch in p for ch in "*?["))
+    globs = [p for p in patterns if p not in literals]
+    if not globs:
+        return literals.__contains__
+    regex = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in globs))
+    return lambda word: word in literals or regex.match(word) is not None
