@@ -10,7 +10,9 @@ with ``perf_counter_ns``, with the same payload the benchmark feeds the hook:
 3. the first ``runner.run``: parser and catalog set-up, the decision, the audit write;
 4. a second ``runner.run`` of the same payload in the same process: the warm cost.
 
-The probe runs the real runner and writes a real audit record (to the temp log).
+The probe runs the real runner and writes a real audit record (to the temp log). Two ladders
+of fresh processes then say what each layer costs in wall time: the in-process hook's
+(:func:`ladder`) and, with the daemon warm, the fast path's (:func:`fast_ladder`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,3 +171,36 @@ def ladder(
     labels = ["bare interpreter"] + [label for label, _ in steps] + ["+ the call itself (hook)"]
     series = interleave(runs, calls, cwd)
     return [Summary.of(label, samples) for label, samples in zip(labels, series, strict=True)]
+
+
+# The hook as installed is `python -m interlock.hooks <agent>`; the same entry without runpy.
+NO_RUNPY = "import sys; from interlock.hooks.__main__ import _main; sys.exit(_main())"
+
+
+def fast_ladder(
+    python: str,
+    hook_stdin: bytes,
+    calls: int,
+    cwd: Path,
+    env: dict[str, str],
+    seen: Callable[[int, subprocess.CompletedProcess[bytes], bool], None] | None = None,
+    watch: Callable[[], object] | None = None,
+) -> list[Summary]:
+    """What the fast path's wall time is made of, with the daemon warm (``env`` enables it).
+
+    ``-m`` makes the interpreter import runpy (and importlib.util, contextlib, collections)
+    before any Interlock code runs; ``interlock/__init__.py`` may import ``typing``; then
+    the client and the round trip. The last row runs the same ``__main__`` through ``-c``,
+    without runpy: the price of the ``-m`` form, for whoever writes the agents' settings.
+    """
+    steps = [
+        ("bare interpreter", ["-c", "pass"]),
+        ("+ runpy (what -m imports first)", ["-c", "import runpy"]),
+        ("+ typing", ["-c", "import runpy, typing"]),
+        ("+ interlock.hooks.client", ["-c", "import runpy, typing, interlock.hooks.client"]),
+        ("+ read, ask the daemon, answer (the hook)", ["-m", "interlock.hooks", "claude-code"]),
+        ("the hook's __main__ through -c, no runpy", ["-c", NO_RUNPY, "claude-code"]),
+    ]
+    runs: list[Run] = [([python, *argv], hook_stdin, env) for _, argv in steps]
+    series = interleave(runs, calls, cwd, seen, watch)
+    return [Summary.of(label, samples) for (label, _), samples in zip(steps, series, strict=True)]

@@ -12,7 +12,7 @@ from typing import Any
 from decide_times import shown
 from hook_calls import Group
 from report import Results, targets
-from stats import fmt
+from stats import Summary, fmt
 
 
 def table(r: Results) -> str:
@@ -51,7 +51,7 @@ def table(r: Results) -> str:
             ["command", "median", "p99"],
             [[shown(c), fmt(s.median_ns, "us"), fmt(s.p99_ns, "us")] for c, s in r.slowest],
         )
-    lines += _imports(r) + _phases(r) + _ladder(r)
+    lines += _imports(r) + _fast_ladder(r) + _phases(r) + _ladder(r)
     return "\n".join(lines)
 
 
@@ -149,6 +149,19 @@ def _phases(r: Results) -> list[str]:
     return lines
 
 
+def _fast_ladder(r: Results) -> list[str]:
+    if not r.fast_ladder:
+        return []
+    title = "What the fast path's wall time is made of (daemon warm; each step adds one layer)"
+    lines = ["", title, *_steps(r.fast_ladder[:-1])]
+    last = r.fast_ladder[-1]
+    lines.append(
+        f"  {last.name}: {fmt(last.median_ns, 'ms')} "
+        f"(+{fmt(last.median_ns - r.fast_ladder[0].median_ns, 'ms')} over bare)"
+    )
+    return lines + [f"  ! {note}" for note in r.fast_ladder_notes]
+
+
 def _ladder(r: Results) -> list[str]:
     if not r.ladder:
         return []
@@ -157,12 +170,16 @@ def _ladder(r: Results) -> list[str]:
         "What the in-process hook's wall time is made of (each step imports one more layer;"
         " INTERLOCK_DAEMON=0)",
     ]
+    return lines + _steps(r.ladder)
+
+
+def _steps(ladder: list[Summary]) -> list[str]:
     rows, previous = [], None
-    for step in r.ladder:
+    for step in ladder:
         added = "" if previous is None else "+" + fmt(step.median_ns - previous, "ms")
         rows.append([step.name, fmt(step.median_ns, "ms"), added, fmt(step.p99_ns, "ms")])
         previous = step.median_ns
-    return lines + _grid(["step", "median", "adds", "p99"], rows)
+    return _grid(["step", "median", "adds", "p99"], rows)
 
 
 def _machine(m: dict[str, Any]) -> str:

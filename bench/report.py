@@ -70,6 +70,10 @@ class Results:
     bare_imports: ImportProfile | None
     phases: Phases | None
     ladder: list[Summary]
+    fast_ladder: list[Summary]
+    """The fast path, layer by layer, daemon warm (breakdown.fast_ladder)."""
+    fast_ladder_notes: tuple[str, ...]
+    """Wrong answers or missed fast paths among the ladder's hook rows."""
 
 
 def missed_note(c: CaseResult) -> str:
@@ -159,4 +163,6 @@ def as_dict(r: Results) -> dict[str, Any]:
         },
         "breakdown": None if r.phases is None else r.phases.as_dict(),
         "ladder": [s.as_dict("ms") for s in r.ladder],
+        "fast_ladder": [s.as_dict("ms") for s in r.fast_ladder],
+        "fast_ladder_notes": list(r.fast_ladder_notes),
     }

@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import traceback
@@ -118,6 +119,20 @@ def measure(args: argparse.Namespace, root: Path, progress: bool) -> tuple[Resul
             warm_env,
             args.importtime_runs,
         )
+        say(f"fast path, layer by layer, {args.ladder_calls} calls per step")
+        expected = hook_calls.main_cases(str(folder))[1]
+        ladder_notes: list[str] = []
+
+        def ladder_seen(slot: int, done: subprocess.CompletedProcess[bytes], steady: bool) -> None:
+            if slot < 4:
+                return
+            problem = hook_calls.check(expected, done) or ("" if steady else "no warm daemon")
+            if problem and len(ladder_notes) < 3 and problem not in ladder_notes:
+                ladder_notes.append(problem)
+
+        fast_ladder = breakdown.fast_ladder(
+            python, destructive, args.ladder_calls, folder, warm_env, ladder_seen, watch
+        )
         say("stopping the daemon")
         stopped = warm_daemon.stop(runtime)
 
@@ -187,6 +202,8 @@ def measure(args: argparse.Namespace, root: Path, progress: bool) -> tuple[Resul
         bare_imports=bare_imports,
         phases=phases,
         ladder=ladder,
+        fast_ladder=fast_ladder,
+        fast_ladder_notes=tuple(ladder_notes),
     )
     say(f"daemon stopped: {', '.join(map(str, daemon.stopped.pids)) or 'none found'}")
     return results, profile
