@@ -220,3 +220,9 @@ HARMLESS: list[tuple[Language, str]] = [
 @pytest.mark.parametrize(("language", "code"), HARMLESS)
 def test_harmless(language: Language, code: str) -> None:
     assert scan(language, code) == []
+
+
+@pytest.mark.parametrize("code", ["s(ecrets)", "y (", "tr{a}", "s{a}"])
+def test_perl_quote_at_the_end_is_unreadable_not_a_crash(code: str) -> None:
+    effects = scan("perl", code)
+    assert [e.kind for e in effects] == ["opaque"]

@@ -27,7 +27,13 @@ def findings(
     from interlock.paths import DELETE_VERDICT, WRITE_VERDICT, describe, place_of
 
     out: list[Finding] = []
-    for effect in interpreters.scan(cast(Language, language), code):
+    try:
+        effects = interpreters.scan(cast(Language, language), code)
+    except Exception as exc:  # a reader bug must not decide: the code is unread, so ask
+        return [
+            _opaque(cmd, f"runs {language} code Interlock could not read ({type(exc).__name__})")
+        ]
+    for effect in effects:
         detail = effect.detail or language
         if effect.kind == "shell":
             if effect.target is None:

@@ -237,6 +237,8 @@ class _Lexer:
             while close != delim and start < len(self.code) and self.code[start].isspace():
                 start += 1
             self.toks.pop()
+            if start >= len(self.code):
+                raise _LexError(f"unterminated {op} at offset {m.start()}")
             end = self.quoted(
                 start,
                 self.code[start] if close != delim else delim,
