@@ -25,7 +25,10 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+import functools
 import posixpath
+import re
+from collections.abc import Callable
 
 from interlock.analyzers import DYN, Scope
 from interlock.decisions import Verdict
@@ -170,6 +173,9 @@ CREDENTIAL_NAMES = (
     "service-account*.json", "*.kdbx", "kubeconfig", ".npmrc", ".pypirc", "auth.json",
 )  # fmt: skip
 CREDENTIAL_NAME_EXCEPTIONS = (".env.example", ".env.sample", ".env.template", ".env.dist")
+# Public halves of credential stores, wherever they are: `cat ~/.ssh/id_rsa.pub` or
+# `curl -F f=@~/.ssh/known_hosts` leaks no secret, yet ~/.ssh/* and id_rsa.* would flag them.
+PUBLIC_KEY_NAMES = ("*.pub", "known_hosts", "known_hosts.old", "authorized_keys")
 
 
 def resolve(word: str, scope: Scope) -> str:
@@ -209,13 +215,15 @@ def place_of_path(path: str, scope: Scope) -> Place:
         return Place.UNKNOWN
     if path in NULL_DEVICES:
         return Place.NULL
-    if is_credential(path, scope):
+    if _in_credential_store(path, scope):
         return Place.CREDENTIAL
     known = path.partition(DYN)[0]
     if DYN in path:
         # "$DIR/x": nothing known. "/home/dev/app/build/$X": judged by the known prefix, and
         # an unknown tail can be anything below it.
-        prefix = known.rstrip("/*")
+        # "/$X" (find / -exec rm {} gives "/\0") keeps "/" as its known prefix: anything
+        # below the root.
+        prefix = known.rstrip("/*") or ("/" if known.startswith("/") else "")
         if not prefix:
             return Place.UNKNOWN
         base = _place_of_static(prefix, scope, whole_folder=True)
@@ -278,16 +286,43 @@ def _generated_name(part: str) -> bool:
 
 
 def is_credential(path: str, scope: Scope) -> bool:
-    """True for a path that holds credentials (by location or by file name)."""
-    home = scope.policy.home.rstrip("/")
-    for pattern in CREDENTIAL_PATTERNS:
-        full = home + pattern[1:] if pattern.startswith("~") else pattern
-        if fnmatch.fnmatchcase(path, full):
-            return True
+    """True for a path that holds a secret (by location or by file name).
+
+    Public key files (:data:`PUBLIC_KEY_NAMES`) hold none, even inside ``~/.ssh``: reading or
+    sending them is harmless. They still live in a credential store, so :func:`place_of` keeps
+    them there: replacing ``~/.ssh/authorized_keys`` grants a login (the classic persistence
+    step), and replacing ``known_hosts`` opens the door to a spoofed host.
+    """
+    if _globs(PUBLIC_KEY_NAMES)(posixpath.basename(path)):
+        return False
+    return _in_credential_store(path, scope)
+
+
+def _in_credential_store(path: str, scope: Scope) -> bool:
+    """True for a path in a credential location or named like a credential file."""
+    if _credential_locations(scope.policy.home.rstrip("/"))(path):
+        return True
     name = posixpath.basename(path)
     if name in CREDENTIAL_NAME_EXCEPTIONS:
         return False
-    return any(fnmatch.fnmatchcase(name, p) for p in CREDENTIAL_NAMES)
+    return _globs(CREDENTIAL_NAMES)(name) is not None
+
+
+@functools.lru_cache(maxsize=16)
+def _globs(patterns: tuple[str, ...]) -> Callable[[str], re.Match[str] | None]:
+    """fnmatchcase over a whole list of patterns as one regex match, compiled on first use.
+
+    Matching ~90 patterns one fnmatch call at a time cost ~40 µs per path and dominated the
+    hook's decide() time (is_credential runs for every path a command touches); compiling
+    lazily keeps the cost off processes that import this module but judge no path.
+    """
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns)).match
+
+
+@functools.lru_cache(maxsize=8)
+def _credential_locations(home: str) -> Callable[[str], re.Match[str] | None]:
+    """CREDENTIAL_PATTERNS with ``~`` replaced by ``home``: one regex per home."""
+    return _globs(tuple(home + p[1:] if p.startswith("~") else p for p in CREDENTIAL_PATTERNS))
 
 
 def describe(word: str, place: Place) -> str:

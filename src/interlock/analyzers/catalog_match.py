@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from interlock.analyzers import DYN, SimpleCommand, is_dynamic, show
+from interlock.analyzers import SimpleCommand, is_dynamic, show
 from interlock.analyzers.catalog_model import Rule, Source, Tool, glob_any
 from interlock.config import Policy
 from interlock.decisions import Finding, Verdict
@@ -29,8 +29,6 @@ from interlock.paths import (
 __all__ = ["Parsed", "env_name", "parse_args", "rule_findings"]
 
 _NAMED_ENVS = {"staging": "staging", "stage": "staging", "development": "development"}
-# Public halves of credential folders: `cat ~/.ssh/id_rsa.pub` shows no secret.
-_PUBLIC_FILES = ("*.pub", "known_hosts", "known_hosts.old", "authorized_keys")
 _HELP = frozenset({"--help", "-help", "--version", "-version"})
 
 
@@ -194,8 +192,6 @@ def _judge_paths(
     shown: list[str] = []
     for word in words:
         place = Place.UNKNOWN if _is_remote(word) else place_of(word, cmd.scope)
-        if place is Place.UNKNOWN and resolve(word, cmd.scope).startswith("/" + DYN):
-            place = Place.ROOT  # "/$X" (find / -exec rm {}) can be anything below the root
         if rule.places and place.name not in rule.places:
             continue
         verdict = table[place] if rule.verdict.startswith("by-path") else rule.fixed_verdict
@@ -223,9 +219,7 @@ def _finding(
         targets = [
             show(resolve(w, cmd.scope))
             for w in words
-            if not _is_remote(w)
-            and not glob_any(w.rsplit("/", 1)[-1], _PUBLIC_FILES)
-            and is_credential(resolve(w, cmd.scope), cmd.scope)
+            if not _is_remote(w) and is_credential(resolve(w, cmd.scope), cmd.scope)
         ]
         if not targets:
             return None
