@@ -29,13 +29,14 @@ def analyze(action: ToolCallAction, scope: Scope) -> list[Finding]:
 
 
 def _file(action: ToolCallAction, scope: Scope) -> list[Finding]:
-    from interlock.paths import WRITE_VERDICT, Place, describe, place_of
+    from interlock.paths import WRITE_VERDICT, Place, describe, is_credential, place_of, resolve
 
     if not action.path:
         return []
     place = place_of(action.path, scope)
     if action.operation == "read":
-        if place is not Place.CREDENTIAL:
+        # Public keys live in the credential store but are not secrets: reading them is fine.
+        if place is not Place.CREDENTIAL or not is_credential(resolve(action.path, scope), scope):
             return []
         return [
             Finding(
