@@ -37,7 +37,8 @@ PLACES = [
     ("~/other-project", Place.OUTSIDE),
     ("~/.ssh", Place.CREDENTIAL),
     ("~/.aws/credentials", Place.CREDENTIAL),
-    (".env", Place.CREDENTIAL),
+    (".env", Place.PROJECT_SOURCE),  # a secret file in the project: reading asks, writing is work
+    ("/srv/other/.env", Place.CREDENTIAL),
     ("/dev/sda", Place.DEVICE),
     (".", Place.PROJECT_ROOT),
     ("*", Place.PROJECT_ROOT),

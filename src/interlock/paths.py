@@ -215,7 +215,7 @@ def place_of_path(path: str, scope: Scope) -> Place:
         return Place.UNKNOWN
     if path in NULL_DEVICES:
         return Place.NULL
-    if _in_credential_store(path, scope):
+    if _in_credential_store(path, scope) and not _project_secret_file(path, scope):
         return Place.CREDENTIAL
     known = path.partition(DYN)[0]
     if DYN in path:
@@ -296,6 +296,19 @@ def is_credential(path: str, scope: Scope) -> bool:
     if _globs(PUBLIC_KEY_NAMES)(posixpath.basename(path)):
         return False
     return _in_credential_store(path, scope)
+
+
+def _project_secret_file(path: str, scope: Scope) -> bool:
+    """A secret-named file inside the project (``.env``, ``config/master.key``).
+
+    Reading one is a credential read (:func:`is_credential`), but writing or replacing it is
+    ordinary project work (``cp .env.example .env``), so where it *is* counts as the project.
+    Credential stores by location (``~/.ssh``, ``~/.aws``) stay credential stores everywhere.
+    """
+    if _credential_locations(scope.policy.home.rstrip("/"))(path):
+        return False
+    root = posixpath.normpath(scope.policy.project_root)
+    return path.startswith(root.rstrip("/") + "/")
 
 
 def _in_credential_store(path: str, scope: Scope) -> bool:

@@ -35,9 +35,10 @@ def _file(action: ToolCallAction, scope: Scope) -> list[Finding]:
         return []
     place = place_of(action.path, scope)
     if action.operation == "read":
-        # Public keys live in the credential store but are not secrets: reading them is fine.
-        if place is not Place.CREDENTIAL or not is_credential(resolve(action.path, scope), scope):
+        # By name or by location; public keys are not secrets (paths.is_credential).
+        if not is_credential(resolve(action.path, scope), scope):
             return []
+        place = Place.CREDENTIAL
         return [
             Finding(
                 operation="secret.read",
