@@ -1,6 +1,6 @@
 """``make bench``: Interlock's speed targets, measured next to a baseline (issue #2 item 9).
 
-    .venv/bin/python bench/run.py                 # the full run (about 2 minutes on 2 cores)
+    .venv/bin/python bench/run.py                 # the full run (about 1.5 minutes on 2 cores)
     .venv/bin/python bench/run.py --json          # the same figures as one JSON object
     .venv/bin/python bench/run.py --profile       # plus cProfile of a hook call and decide()
     .venv/bin/python bench/run.py --calls 5 --agent-calls 2 --cold-calls 2 --rounds 2 \
