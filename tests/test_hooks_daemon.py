@@ -42,18 +42,27 @@ def runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     folder.mkdir(mode=0o700)
     monkeypatch.setenv("INTERLOCK_RUNTIME_DIR", str(folder))
     monkeypatch.setenv("INTERLOCK_DAEMON", "1")
+    monkeypatch.setenv("INTERLOCK_DAEMON_IDLE", "30")  # a daemon this test misses still ends
     yield folder
-    for sock in folder.glob("*.sock"):
-        _stop(sock)
-
-
-def _stop(sock: Path) -> None:
-    subprocess.run(["pkill", "-f", f"interlock.hooks.daemon {sock}"], check=False)
+    # A daemon may still be starting (the first call spawns it in the background): wait for it
+    # to come up or give up, then stop every daemon serving a socket in this folder.
+    time.sleep(0.5)
+    subprocess.run(["pkill", "-f", f"interlock.hooks.daemon {folder}/"], check=False)
+    for _ in range(50):
+        alive = subprocess.run(
+            ["pgrep", "-f", f"interlock.hooks.daemon {folder}/"], check=False, capture_output=True
+        )
+        if alive.returncode != 0:
+            break
+        time.sleep(0.1)
+    else:  # pragma: no cover
+        raise AssertionError("a daemon started by this test is still running")
 
 
 def _hook(box: Sandbox, command: str, **extra: str) -> subprocess.CompletedProcess[bytes]:  # noqa: F811
     env = {**box.env(**extra), "INTERLOCK_DAEMON": os.environ["INTERLOCK_DAEMON"]}
     env["INTERLOCK_RUNTIME_DIR"] = os.environ["INTERLOCK_RUNTIME_DIR"]
+    env["INTERLOCK_DAEMON_IDLE"] = os.environ["INTERLOCK_DAEMON_IDLE"]
     return subprocess.run(
         [sys.executable, "-m", "interlock.hooks", "claude-code"],
         input=_payload(box, command),
