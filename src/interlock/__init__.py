@@ -13,6 +13,7 @@ for the decision engine it hands its work to.
 from __future__ import annotations
 
 import importlib
+
 # Not `from typing import TYPE_CHECKING`: importing typing at all costs the hook's fast path
 # about 7 ms of its 20 ms (bench/). mypy honours a module-level TYPE_CHECKING constant.
 TYPE_CHECKING = False
