@@ -48,11 +48,20 @@ def _environment(cmd: SimpleCommand, host: str | None) -> SimpleCommand:
     for candidate in names:
         if not candidate or is_dynamic(candidate):
             continue
-        hostname = urlsplit(candidate).hostname if "://" in candidate else candidate
+        hostname = _hostname(candidate) if "://" in candidate else candidate
         environment = cmd.scope.policy.environment_of(hostname or candidate)
         if environment:
             return replace(cmd, scope=replace(cmd.scope, environment=environment))
     return cmd
+
+
+def _hostname(url: str) -> str | None:
+    """The URL's host, or None when urllib cannot split it (``http://[::1``): the HTTP analyzer
+    then asks about a request it cannot read, instead of the analysis crashing."""
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
 
 
 def _sql_client(cmd: SimpleCommand, dialect: str) -> list[Finding]:
@@ -163,7 +172,7 @@ def _http_client(cmd: SimpleCommand) -> list[Finding]:
                 )
             )
             continue
-        host = urlsplit(url if "://" in url else "https://" + url).hostname
+        host = _hostname(url if "://" in url else "https://" + url)
         scoped = _environment(cmd, host)
         findings.extend(http.analyze(method, url, headers, body, scoped.scope))
     return findings
