@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from interlock.decisions import Verdict
+from interlock.environments import KINDS, Resolver
 from interlock.errors import ConfigError
 
 CONFIG_NAME = "interlock.toml"
@@ -83,6 +84,10 @@ class Policy:
     production: tuple[str, ...] = DEFAULT_PRODUCTION
     hosts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """environment -> host, kube context, cloud profile or project-name patterns."""
+    inventory: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    """environment -> kind (host, database, aws_account, …) -> patterns: ``[inventory.<env>]``."""
+    resolvers: tuple[Resolver, ...] = ()
+    """Look-ups beyond the static inventory (the gateway's provider resolvers)."""
     rules: tuple[Rule, ...] = ()
     revision: str = "builtin"
     source: str | None = None
@@ -91,34 +96,15 @@ class Policy:
     def is_production(self, environment: str | None) -> bool:
         return environment is not None and environment.lower() in self.production
 
-    def environment_of(self, name: str) -> str | None:
-        """The environment a host, context, profile or project name belongs to, if configured."""
-        lowered = name.lower()
-        for env, patterns in self.hosts.items():
-            if any(fnmatch.fnmatchcase(lowered, p.lower()) for p in patterns):
-                return env
-        for env in self.production:
-            # A name that says it is production is production ("prod-db", "api.production.x").
-            if _names_env(lowered, env):
-                return "production"
-        return None
+    def environment_of(self, name: str, kind: str = "any") -> str | None:
+        """The environment a host, context, profile, id or project name belongs to, if known.
 
+        Configured names first (a production one wins), then a name that says it is production
+        as a whole word ("prod-db", "api.production.x"); see :mod:`interlock.environments`.
+        """
+        from interlock.environments import resolve
 
-def _names_env(name: str, env: str) -> bool:
-    parts = [p for p in _split_name(name) if p]
-    return env in parts
-
-
-def _split_name(name: str) -> list[str]:
-    out, cur = [], []
-    for ch in name:
-        if ch.isalnum():
-            cur.append(ch)
-        else:
-            out.append("".join(cur))
-            cur = []
-    out.append("".join(cur))
-    return out
+        return resolve(self, kind, name)
 
 
 def find_config(start: str | os.PathLike[str]) -> Path | None:
@@ -186,8 +172,9 @@ def parse_policy(raw: bytes, *, project_root: str, source: str | None = None) ->
         if not (isinstance(patterns, list) and all(isinstance(p, str) for p in patterns)):
             raise ConfigError(f"{where}: environments.hosts.{env} must be a list of patterns")
         hosts[env] = tuple(patterns)
+    inventory = _inventory(_table(data, "inventory", where), where)
     rules = tuple(_rule(r, i, where) for i, r in enumerate(_list(data, "rules", where)))
-    unknown = set(data) - {"environments", "rules", "project", "hooks", "audit"}
+    unknown = set(data) - {"environments", "inventory", "rules", "project", "hooks", "audit"}
     if unknown:
         raise ConfigError(f"{where}: unknown section(s) {', '.join(sorted(unknown))}")
     return Policy(
@@ -195,10 +182,32 @@ def parse_policy(raw: bytes, *, project_root: str, source: str | None = None) ->
         default_environment=default_env,
         production=tuple(p.lower() for p in production),
         hosts=hosts,
+        inventory=inventory,
         rules=rules,
         revision=revision,
         source=source,
     )
+
+
+_INVENTORY_KEYS = {kind + "s": kind for kind in KINDS}
+
+
+def _inventory(raw: dict[str, Any], where: str) -> dict[str, dict[str, tuple[str, ...]]]:
+    """``[inventory.<env>]`` tables: ``hosts = [...]``, ``databases = [...]``, … per environment."""
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for env, table in raw.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: [inventory.{env}] must be a table of lists")
+        kinds: dict[str, tuple[str, ...]] = {}
+        for key, patterns in table.items():
+            if key not in _INVENTORY_KEYS:
+                known = ", ".join(sorted(_INVENTORY_KEYS))
+                raise ConfigError(f"{where}: inventory.{env}.{key} is not one of {known}")
+            if not (isinstance(patterns, list) and all(isinstance(p, str) for p in patterns)):
+                raise ConfigError(f"{where}: inventory.{env}.{key} must be a list of patterns")
+            kinds[_INVENTORY_KEYS[key]] = tuple(patterns)
+        out[env] = kinds
+    return out
 
 
 _RULE_KEYS = {"id", "decision", "operation", "path", "environment", "reason"}

@@ -5,7 +5,8 @@ Steps, in order:
 1. The analyzer for the action's kind lists findings (each with a suggested verdict).
 2. Each finding gets the action's environment when it names none.
 3. A destructive finding in a production environment that cannot be undone is denied
-   ("protect production" default).
+   ("protect production" default). A remote target whose environment nobody could establish
+   (``unknown``, see :mod:`interlock.environments`) counts as production.
 4. The user's rules that match a finding replace its verdict; among them deny wins. A rule
    cannot lower a finding below its floor (what was not understood stays at least ask), and
    only a rule that names an environment can lower production's protection.
@@ -25,6 +26,7 @@ from interlock.actions import (
 from interlock.analyzers import Scope
 from interlock.config import Policy
 from interlock.decisions import Decision, Finding, Reason, Verdict
+from interlock.environments import UNKNOWN
 
 
 def analyze(action: Action, policy: Policy) -> list[Finding]:
@@ -58,14 +60,20 @@ def judge(finding: Finding, action: Action, policy: Policy) -> Reason:
     """The verdict and reason for one finding under the policy (steps 2 to 4)."""
     environment = finding.environment or action.env or policy.default_environment
     verdict, rule, message = finding.verdict, finding.rule, finding.summary
+    unknown = environment == UNKNOWN
     if (
-        policy.is_production(environment)
+        (policy.is_production(environment) or unknown)
         and verdict is not Verdict.ALLOW
         and finding.reversible is not True
     ):
         verdict = Verdict.DENY
         rule = "default.protect-production"
-        message = f"{finding.summary}, in {environment}, and it cannot be undone"
+        where = (
+            "in an environment Interlock cannot establish (treated as production)"
+            if unknown
+            else f"in {environment}"
+        )
+        message = f"{finding.summary}, {where}, and it cannot be undone"
     floor = finding.floor
     if rule == "default.protect-production":
         floor = Verdict.DENY
