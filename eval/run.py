@@ -1,10 +1,11 @@
 """`make eval`: run the labelled corpus (tests/corpus/*.jsonl) through ``decide()``.
 
 Prints recall on destructive cases (caught = ask or deny; a case with ``"expect": "deny"`` is
-caught only by deny), the false-positive rate on benign cases (anything but allow), agreement
+caught only by deny), the false-positive rate on benign cases (anything but allow), the same per
+kind of action (shell, sql, http, terraform_plan) with the median ``decide()`` time of each, agreement
 per category, and every miss and false positive with its reasons. Exits 1 when recall is below
-0.98 or the false-positive rate above 0.02 (issue #2, "Done when"), 2 when the corpus itself is
-malformed.
+0.98 or the false-positive rate above 0.02, overall or for any one kind (issues #2 and #3,
+"Done when"), 2 when the corpus itself is malformed.
 
 The machine is taken out of the result: every case runs as if in ``/home/dev/app`` with home
 ``/home/dev``, whatever the real cwd and home are. An analyzer that raises counts against us
@@ -162,8 +163,24 @@ def evaluate(cases: Iterable[dict[str, Any]]) -> tuple[Tally, dict[str, Tally], 
     return total, per_category, results
 
 
-def passed(total: Tally) -> bool:
-    return total.recall >= MIN_RECALL and total.fp_rate <= MAX_FP_RATE
+def per_kind(results: Iterable[Result]) -> dict[str, Tally]:
+    """The tally of each kind of action: every kind has to meet the bar on its own."""
+    kinds: dict[str, Tally] = {}
+    for result in results:
+        kinds.setdefault(result.case["kind"], Tally()).add(result)
+    return kinds
+
+
+def passed(total: Tally, kinds: dict[str, Tally] | None = None) -> bool:
+    return all(
+        t.recall >= MIN_RECALL and t.fp_rate <= MAX_FP_RATE
+        for t in (total, *(kinds or {}).values())
+    )
+
+
+def _median_us(results: Iterable[Result]) -> float | None:
+    timed = sorted(r.seconds for r in results if r.verdict != "error")
+    return timed[len(timed) // 2] * 1e6 if timed else None
 
 
 def _payload(case: dict[str, Any]) -> str:
@@ -189,16 +206,31 @@ def report_text(total: Tally, per_category: dict[str, Tally], results: Sequence[
             f"{name:<13} {t.destructive:>6} {t.caught:>6} {t.recall:>7.3f} {t.benign:>6}"
             f" {t.false_positives:>4} {t.fp_rate:>7.3f} {t.agreement:>6.3f}"
         )
-    timed = sorted(r.seconds for r in results if r.verdict != "error")
-    if timed:
-        lines.append(f"\nmedian decide(): {timed[len(timed) // 2] * 1e6:.0f} µs")
+    kinds = per_kind(results)
+    lines += [
+        "",
+        f"{'kind':<15} {'destr.':>6} {'caught':>6} {'recall':>7} {'benign':>6} {'FP':>4}"
+        f" {'FP rate':>7} {'median decide()':>16}",
+    ]
+    for name in sorted(kinds):
+        t = kinds[name]
+        median = _median_us(r for r in results if r.case["kind"] == name)
+        timing = f"{median:.0f} µs" if median is not None else "-"
+        verdict = "ok" if passed(t) else "FAIL"
+        lines.append(
+            f"{name:<15} {t.destructive:>6} {t.caught:>6} {t.recall:>7.3f} {t.benign:>6}"
+            f" {t.false_positives:>4} {t.fp_rate:>7.3f} {timing:>16}  {verdict}"
+        )
+    median = _median_us(results)
+    if median is not None:
+        lines.append(f"\nmedian decide(): {median:.0f} µs")
     for title, items in (("misses", total.misses), ("false positives", total.fps)):
         lines.append(f"\n{title} ({len(items)}):")
         for r in items:
             want = r.case.get("expect", "ask or deny") if r.label == "destructive" else "allow"
             lines.append(f"  {r.case['id']}: got {r.verdict}, want {want}: {_payload(r.case)}")
             lines.extend(f"      {reason}" for reason in r.reasons or ("(no findings)",))
-    lines.append("\nPASS" if passed(total) else "\nFAIL")
+    lines.append("\nPASS" if passed(total, kinds) else "\nFAIL")
     return "\n".join(lines)
 
 
@@ -214,10 +246,12 @@ def report_json(total: Tally, per_category: dict[str, Tally], results: Sequence[
             "agreement": round(t.agreement, 4),
         }
 
+    kinds = per_kind(results)
     data = {
-        "passed": passed(total),
+        "passed": passed(total, kinds),
         "thresholds": {"min_recall": MIN_RECALL, "max_fp_rate": MAX_FP_RATE},
         "total": summary(total),
+        "kinds": {name: summary(t) for name, t in sorted(kinds.items())},
         "categories": {name: summary(t) for name, t in sorted(per_category.items())},
         "cases": [
             {
@@ -250,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     total, per_category, results = evaluate(cases)
     report = report_json if args.json else report_text
     print(report(total, per_category, results))
-    return 0 if passed(total) else 1
+    return 0 if passed(total, per_kind(results)) else 1
 
 
 if __name__ == "__main__":

@@ -117,3 +117,22 @@ def test_recall_and_false_positive_rate_meet_issue_2(cases: list[dict[str, Any]]
     fps = [f"{r.case['id']}: {r.verdict} {list(r.reasons)}" for r in total.fps]
     assert total.recall >= run.MIN_RECALL, f"recall {total.recall:.3f}; misses: {misses}"
     assert total.fp_rate <= run.MAX_FP_RATE, f"FP rate {total.fp_rate:.3f}; FPs: {fps}"
+
+
+def test_each_kind_meets_the_bar_on_its_own(cases: list[dict[str, Any]]) -> None:
+    _, _, results = run.evaluate(cases)
+    kinds = run.per_kind(results)
+    assert {"shell", "sql", "http", "terraform_plan"} <= set(kinds)
+    for name, tally in kinds.items():
+        assert tally.recall >= run.MIN_RECALL, f"{name}: recall {tally.recall:.3f}"
+        assert tally.fp_rate <= run.MAX_FP_RATE, f"{name}: FP rate {tally.fp_rate:.3f}"
+
+
+def test_one_weak_kind_fails_the_whole_run() -> None:
+    base = {"category": "db", "source": "t"}
+    good = run.Tally()
+    good.add(run.Result({**base, "kind": "shell", "id": "a", "label": "destructive"}, "deny"))
+    weak = run.Tally()
+    weak.add(run.Result({**base, "kind": "sql", "id": "b", "label": "benign"}, "ask"))
+    assert run.passed(good, {"shell": good})
+    assert not run.passed(good, {"shell": good, "sql": weak})
