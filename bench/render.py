@@ -51,8 +51,35 @@ def table(r: Results) -> str:
             ["command", "median", "p99"],
             [[shown(c), fmt(s.median_ns, "us"), fmt(s.p99_ns, "us")] for c, s in r.slowest],
         )
+    lines += _kinds(r)
     lines += _imports(r) + _fast_ladder(r) + _phases(r) + _ladder(r)
     return "\n".join(lines)
+
+
+def _kinds(r: Results) -> list[str]:
+    """decide() per kind of action, and what the first SQL or GraphQL of a process costs."""
+    if r.kinds is None:
+        return []
+    k = r.kinds
+    lines = ["", "decide() per kind of action, unique strings, after import"]
+    lines += _grid(
+        ["kind", "n", "median", "p99", "max"],
+        [
+            [kind, str(s.count), fmt(s.median_ns, "us"), fmt(s.p99_ns, "us"), fmt(s.max_ns, "us")]
+            for kind, s in k.series.items()
+        ],
+    )
+    lines += [f"  ! {kind}: decide() raised {error}" for kind, error in k.errors.items()]
+    base = k.first.get("shell")
+    lines += ["", "First decide() of a fresh process (lazy parser imports included)"]
+    rows = []
+    for kind, s in k.first.items():
+        delta = 0.0 if base is None else s.median_ns - base.median_ns
+        sign = "+" if delta >= 0 else "-"
+        extra = "baseline" if s is base or base is None else f"{sign}{fmt(abs(delta), 'ms')}"
+        rows.append([kind, str(s.count), fmt(s.median_ns, "ms"), extra])
+    lines += _grid(["first action", "n", "median", "vs shell"], rows)
+    return lines
 
 
 def _group(g: Group, fast: bool) -> list[str]:

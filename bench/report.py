@@ -22,11 +22,14 @@ from breakdown import Phases
 from decide_times import DecideResult
 from hook_calls import CaseResult, Group
 from importtime import ImportProfile
+from kind_times import KindResult
 from stats import Summary, Target, fmt
 from warm_daemon import Stopped
 
 HOOK_BUDGET_NS = 20e6
 DECIDE_BUDGET_NS = 100e3
+KIND_BUDGET_NS = 200e3
+"""Issue 3: SQL and GraphQL decisions, median under 200 µs after import."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class Results:
     daemon: DaemonRun
     decide: DecideResult | None
     slowest: list[tuple[str, Summary]]
+    kinds: KindResult | None
+    """decide() per kind of action, and the first SQL / GraphQL of a process (issue 3)."""
     imports: ImportProfile | None
     """The hook with the daemon warm: the fast path's imports."""
     cold_imports: ImportProfile | None
@@ -118,6 +123,24 @@ def targets(r: Results) -> list[Target]:
                 notes=notes,
             )
         )
+    if r.kinds is not None:
+        for kind in ("sql", "graphql"):
+            series = r.kinds.series.get(kind)
+            error = r.kinds.errors.get(kind)
+            out.append(
+                Target(
+                    name=f"decide() per {kind} action, unique strings, after import",
+                    goal="median < 200 µs",
+                    measured="error"
+                    if series is None
+                    else f"{fmt(series.median_ns, 'us')} (p99 {fmt(series.p99_ns, 'us')})",
+                    baseline=f"{fmt(r.decide.uncached.median_ns, 'us')} shell"
+                    if r.decide is not None
+                    else "-",
+                    passed=series is not None and series.median_ns < KIND_BUDGET_NS,
+                    notes=(f"decide() raised {error}",) if error else (),
+                )
+            )
     return out
 
 
@@ -144,6 +167,13 @@ def as_dict(r: Results) -> dict[str, Any]:
             "cases": cases,
         },
         "daemon": r.daemon.as_dict(),
+        "kinds": None
+        if r.kinds is None
+        else {
+            "series": {k: s.as_dict("us") for k, s in r.kinds.series.items()},
+            "first_in_fresh_process": {k: s.as_dict("ms") for k, s in r.kinds.first.items()},
+            "errors": r.kinds.errors,
+        },
         "decide": None
         if r.decide is None
         else {

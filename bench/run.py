@@ -4,7 +4,7 @@
     .venv/bin/python bench/run.py --json          # the same figures as one JSON object
     .venv/bin/python bench/run.py --profile       # plus cProfile of a hook call and decide()
     .venv/bin/python bench/run.py --calls 5 --agent-calls 2 --cold-calls 2 --rounds 2 \
-        --importtime-runs 1 --ladder-calls 2
+        --kind-rounds 2 --fresh-runs 1 --importtime-runs 1 --ladder-calls 2
 
 Targets are reported, never enforced: the exit status is 0 whether they pass or not, and
 non-zero only when the benchmark itself broke (a probe crashed, a temp folder failed). What
@@ -35,6 +35,7 @@ import breakdown
 import decide_times
 import hook_calls
 import importtime
+import kind_times
 import profiling
 import warm_daemon
 from payloads import DESTRUCTIVE, claude_code
@@ -55,6 +56,12 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--rounds", type=int, default=100, help="passes over the commands for decide()"
     )
+    parser.add_argument(
+        "--kind-rounds", type=int, default=100, help="passes over SQL/HTTP/plan actions"
+    )
+    parser.add_argument(
+        "--fresh-runs", type=int, default=10, help="fresh interpreters per first-SQL figure"
+    )
     parser.add_argument("--importtime-runs", type=int, default=5, help="-X importtime runs")
     parser.add_argument(
         "--ladder-calls", type=int, default=40, help="calls per step of the cost ladder"
@@ -63,7 +70,16 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.add_argument("--profile", action="store_true", help="also print cProfile output")
     args = parser.parse_args(argv)
-    for name in ("calls", "agent_calls", "cold_calls", "rounds", "importtime_runs", "ladder_calls"):
+    for name in (
+        "calls",
+        "agent_calls",
+        "cold_calls",
+        "rounds",
+        "kind_rounds",
+        "fresh_runs",
+        "importtime_runs",
+        "ladder_calls",
+    ):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     return args
@@ -149,6 +165,8 @@ def measure(args: argparse.Namespace, root: Path, progress: bool) -> tuple[Resul
         decided = decide_times.measure(str(folder), args.rounds)
         usable = [c for c in decide_times.COMMANDS if c in decided.verdicts]
         slowest = decide_times.per_command(str(folder), max(3, args.rounds // 2), usable)[:5]
+        say(f"decide() per kind of action, {args.kind_rounds} rounds; first SQL in fresh processes")
+        kinds = kind_times.measure(str(folder), args.kind_rounds, python, args.fresh_runs)
         say("import time and phases of the in-process hook")
         cold_imports = importtime.measure(
             [python, "-X", "importtime", "-m", "interlock.hooks", "claude-code"],
@@ -197,6 +215,7 @@ def measure(args: argparse.Namespace, root: Path, progress: bool) -> tuple[Resul
         daemon=daemon,
         decide=decided,
         slowest=slowest,
+        kinds=kinds,
         imports=imports,
         cold_imports=cold_imports,
         bare_imports=bare_imports,

@@ -22,6 +22,7 @@ RUN = Path(__file__).resolve().parents[1] / "bench" / "run.py"
 TINY = [
     *("--calls", "2", "--agent-calls", "1", "--cold-calls", "1"),
     *("--rounds", "1", "--importtime-runs", "1", "--ladder-calls", "1"),
+    *("--kind-rounds", "1", "--fresh-runs", "1"),
 ]
 
 
@@ -69,6 +70,8 @@ def test_table_prints_each_target_with_a_status(table: Ran) -> None:
         "hook process: claude-code ls -la, daemon warm",
         "hook process: claude-code rm -rf ~, daemon warm",
         "decide() per shell command, unique strings",
+        "decide() per sql action, unique strings, after import",
+        "decide() per graphql action, unique strings, after import",
     ):
         line = next((x for x in table[0].stdout.splitlines() if x.strip().startswith(row)), None)
         assert line is not None, f"no row {row!r} in:\n{table[0].stdout}"
@@ -94,13 +97,17 @@ def test_table_prints_every_measured_call_and_section(
         "in-process (INTERLOCK_DAEMON=0): total",
         "Inside one in-process hook call",
         "What the in-process hook's wall time is made of",
+        "decide() per kind of action, unique strings, after import",
+        "First decide() of a fresh process",
+        "terraform_plan",
+        "http (REST)",
     ):
         assert text in table[0].stdout, f"{text!r} missing from:\n{table[0].stdout}"
 
 
 def test_json_has_targets_baselines_and_counts(report: dict[str, Any]) -> None:
     statuses = {t["name"]: t["status"] for t in report["targets"]}
-    assert len(statuses) == 3
+    assert len(statuses) == 5
     assert set(statuses.values()) <= {"PASS", "FAIL"}
     hooks = report["hook_process"]
     assert hooks["bare"]["count"] == 2
@@ -113,6 +120,11 @@ def test_json_has_targets_baselines_and_counts(report: dict[str, Any]) -> None:
     assert paths["claude-code rm -rf ~"] == "daemon"
     assert paths["claude-code ls -la, INTERLOCK_DAEMON=0"] == "in-process"
     assert report["decide"]["uncached"]["unit"] == "us"
+    kinds = report["kinds"]
+    assert kinds["errors"] == {}
+    assert set(kinds["series"]) == {"sql", "graphql", "http (REST)", "terraform_plan"}
+    assert kinds["series"]["sql"]["count"] == 11  # one round over the SQL statements
+    assert set(kinds["first_in_fresh_process"]) == {"shell", "sql", "graphql"}
     imports = report["import_time"]
     assert imports["hook_in_process"]["total_us"] > imports["bare_total_us"]
     assert "interlock.hooks.client" in imports["hook"]["interlock_modules"]
