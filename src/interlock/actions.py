@@ -41,7 +41,8 @@ class _Base:
         """SHA-256 over the canonical JSON of kind, payload, environment and working directory.
 
         The actor is left out on purpose: the same command from another session is the same
-        action.
+        action. Lone surrogates (JSON may carry ``"\\ud800"``) are hashed in their three-byte
+        form instead of raising: every ``str`` has a digest, and different strings different ones.
         """
         canonical = json.dumps(
             {"kind": self.kind, "payload": self.payload(), "env": self.env, "cwd": self.cwd},
@@ -50,7 +51,7 @@ class _Base:
             ensure_ascii=False,
             default=str,
         )
-        return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        return "sha256:" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True, kw_only=True)

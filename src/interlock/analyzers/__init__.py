@@ -8,6 +8,7 @@ except the catalogs, which load once.
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 
 from interlock.config import Policy
@@ -15,6 +16,32 @@ from interlock.decisions import Finding, Verdict
 
 DYN = "\x00"
 """Marks the part of a word the parser cannot know: ``$DIR/x`` resolves to ``\\x00/x``."""
+
+
+def _surrogates(error: UnicodeError) -> tuple[bytes, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    out = bytearray()
+    for char in error.object[error.start : error.end]:
+        point = ord(char)
+        if 0xDC80 <= point <= 0xDCFF:
+            out.append(point - 0xDC00)  # a byte that was not UTF-8 in the source, given back
+        else:
+            out += char.encode("utf-8", "surrogatepass")  # a lone surrogate, from JSON's \ud800
+    return bytes(out), error.end
+
+
+codecs.register_error("interlock.surrogates", _surrogates)
+
+
+def encode(text: str) -> bytes:
+    """UTF-8 bytes of any ``str``, never an error.
+
+    Text parsed from bytes keeps bytes that are not UTF-8 as surrogate escapes, and those go
+    back as the same bytes; other lone surrogates (a hook's JSON may say ``"\\ud800"``) are
+    written as their three-byte form. A command holding one crashed the analysis (red-team).
+    """
+    return text.encode("utf-8", "interlock.surrogates")
 
 
 def is_dynamic(word: str) -> bool:

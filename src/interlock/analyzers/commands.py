@@ -122,6 +122,10 @@ def _follow(result: wrap.Unwrapped, outer: SimpleCommand) -> list[Finding]:
         stdin=None if result.stdin_unknown else outer.stdin,
         stdin_unknown=result.stdin_unknown or outer.stdin_unknown,
     )
+    from interlock.analyzers.shell import MAX_NESTING, unparsed
+
+    if len(inner.via) > MAX_NESTING:  # `sudo ` 5,000 times overflowed the stack (red-team)
+        return [unparsed(outer.text, f"more than {MAX_NESTING} wrappers around one command")]
     return analyze_command(inner)
 
 

@@ -167,7 +167,7 @@ def analyze(
     if unreadable:
         add(
             "http.unparsed",
-            "sends a body that looks like GraphQL but is not valid JSON",
+            unreadable,
             "http.graphql_unparsed",
             (),
             None,
@@ -196,29 +196,39 @@ def analyze(
 
 def _graphql_documents(
     body: str, query: str, content_type: str
-) -> tuple[list[tuple[str, dict[str, object]]], bool]:
-    """(document, variables) pairs carried by the request, and whether a GraphQL-like body was unreadable."""
+) -> tuple[list[tuple[str, dict[str, object]]], str]:
+    """(document, variables) pairs carried by the request, and a sentence saying why the body
+    could not be read ("" when it could, or when it is not GraphQL-like)."""
     docs: list[tuple[str, dict[str, object]]] = []
     for q in parse_qs(query).get("query", []):
         docs.append((q, {}))
     text = body.strip()
     if not text:
-        return docs, False
+        return docs, ""
     if text[0] in "[{":
         try:
             data = json.loads(text)
+        except RecursionError:
+            # `[[[[…` 100,000 deep: the json module recurses and overflowed (red-team).
+            return docs, "sends a JSON body nested too deep to analyse"
         except ValueError:
-            return docs, "mutation" in text or "graphql" in content_type
+            graphql_like = "mutation" in text or "graphql" in content_type
+            return (
+                docs,
+                "sends a body that looks like GraphQL but is not valid JSON"
+                if graphql_like
+                else "",
+            )
         for item in data if isinstance(data, list) else [data]:
             if isinstance(item, dict) and isinstance(item.get("query"), str):
                 variables = item.get("variables")
                 docs.append((item["query"], variables if isinstance(variables, dict) else {}))
         if text[0] == "{" and not docs and re.match(r"\{\s*\w+\s*[({]", text):
             docs.append((text, {}))  # a raw shorthand query document: { field { … } }
-        return docs, False
+        return docs, ""
     if "graphql" in content_type or re.match(r"(mutation|query|subscription|fragment)\b", text):
         docs.append((text, {}))
-    return docs, False
+    return docs, ""
 
 
 _GQL_TOKEN = re.compile(
@@ -235,39 +245,66 @@ def _tokens(document: str) -> tuple[list[str], str | None]:
     return toks, None
 
 
+_MAX_SELECTION_DEPTH = 32
+"""Fragments and inline fragments followed inside one another before the document is
+unreadable (ask): a cycle (``fragment A { ...A }``) or 10,000 nested ``... {`` must end."""
+
+
+class _TooDeep(Exception):
+    pass
+
+
 def _mutation_fields(document: str) -> tuple[list[tuple[str, list[str]]], str | None]:
     """Top-level (field, argument tokens) of every mutation, following fragments and aliases."""
     toks, error = _tokens(document)
     if error:
         return [], error
+    ends = _group_ends(toks)
     fragments: dict[str, int] = {}
     operations: list[int] = []  # index of each mutation's opening brace
     i = 0
     while i < len(toks):
         if toks[i] == "fragment" and i + 1 < len(toks):
-            brace = toks.index("{", i) if "{" in toks[i:] else len(toks)
+            brace = i
+            while brace < len(toks) and toks[brace] != "{":
+                brace += 1
             fragments[toks[i + 1]] = brace
-            i = _skip(toks, brace)
+            i = _skip(ends, brace)
         elif toks[i] == "mutation":
             brace = i + 1
             while brace < len(toks) and toks[brace] != "{":
-                brace = _skip(toks, brace) if toks[brace] == "(" else brace + 1
+                brace = _skip(ends, brace) if toks[brace] == "(" else brace + 1
             operations.append(brace)
-            i = _skip(toks, brace)
+            i = _skip(ends, brace)
         elif toks[i] == "{":
-            i = _skip(toks, i)  # a query or shorthand query: reads
+            i = _skip(ends, i)  # a query or shorthand query: reads
         else:
             i += 1
     fields: list[tuple[str, list[str]]] = []
-    for brace in operations:
-        fields.extend(_fields(toks, brace, fragments, depth=0))
+    # Tokens the walk may read, fragments included: spreading one fragment many times (or
+    # fragments that spread each other twice, doubling per level) must not take forever.
+    budget = [4 * len(toks) + 1000]
+    try:
+        for brace in operations:
+            fields.extend(_fields(toks, ends, brace, fragments, 0, budget))
+    except _TooDeep:
+        return fields, "fragments nested too deep or spread too often to analyse"
     return fields, None
 
 
 def _fields(
-    toks: list[str], brace: int, fragments: dict[str, int], depth: int
+    toks: list[str],
+    ends: list[int],
+    brace: int,
+    fragments: dict[str, int],
+    depth: int,
+    budget: list[int],
 ) -> Iterator[tuple[str, list[str]]]:
-    end, i = _skip(toks, brace), brace + 1
+    end, i = _skip(ends, brace), brace + 1
+    budget[0] -= end - brace
+    if depth > _MAX_SELECTION_DEPTH or budget[0] < 0:
+        # Silently skipping a deep fragment hid the mutation inside it; unreadable asks.
+        raise _TooDeep
     while i < end - 1:
         t = toks[i]
         if t == "...":
@@ -275,12 +312,12 @@ def _fields(
                 inner = i + 1
                 while inner < end and toks[inner] != "{":
                     inner += 1
-                yield from _fields(toks, inner, fragments, depth)
-                i = _skip(toks, inner)
+                yield from _fields(toks, ends, inner, fragments, depth + 1, budget)
+                i = _skip(ends, inner)
             else:
                 name = toks[i + 1] if i + 1 < end else ""
-                if name in fragments and depth < 5:
-                    yield from _fields(toks, fragments[name], fragments, depth + 1)
+                if name in fragments:
+                    yield from _fields(toks, ends, fragments[name], fragments, depth + 1, budget)
                 i += 2
             continue
         if re.match(r"[A-Za-z_]", t):
@@ -289,36 +326,40 @@ def _fields(
             i += 3 if aliased else 1
             args: list[str] = []
             if i < end and toks[i] == "(":
-                close = _skip(toks, i)
+                close = _skip(ends, i)
                 args, i = toks[i + 1 : close - 1], close
             while i < end and toks[i] == "@":  # directives
                 i += 2
                 if i < end and toks[i] == "(":
-                    i = _skip(toks, i)
+                    i = _skip(ends, i)
             if i < end and toks[i] == "{":
-                i = _skip(toks, i)
+                i = _skip(ends, i)
             yield name, args
             continue
         i += 1
 
 
-def _skip(toks: list[str], i: int) -> int:
+def _group_ends(toks: list[str]) -> list[int]:
+    """For each token, the index just past the bracket group it opens (``{``, ``(``, ``[``;
+    the end when never closed), or just past itself. One pass: finding each group's end by
+    scanning made long documents quadratic."""
+    ends = [k + 1 for k in range(len(toks))]
+    open_at: dict[str, list[int]] = {"{": [], "(": [], "[": []}
+    closing = {"}": "{", ")": "(", "]": "["}
+    for k, tok in enumerate(toks):
+        if tok in open_at:
+            open_at[tok].append(k)
+        elif tok in closing and open_at[closing[tok]]:
+            ends[open_at[closing[tok]].pop()] = k + 1
+    for stack in open_at.values():
+        for k in stack:
+            ends[k] = len(toks)
+    return ends
+
+
+def _skip(ends: list[int], i: int) -> int:
     """Index just past the bracket group opening at ``i``."""
-    if i >= len(toks):
-        return len(toks)
-    opening = toks[i]
-    closing = {"{": "}", "(": ")", "[": "]"}.get(opening)
-    if closing is None:
-        return i + 1
-    depth = 0
-    for j in range(i, len(toks)):
-        if toks[j] == opening:
-            depth += 1
-        elif toks[j] == closing:
-            depth -= 1
-            if depth == 0:
-                return j + 1
-    return len(toks)
+    return ends[i] if i < len(ends) else len(ends)
 
 
 def _arg_values(args: list[str], variables: dict[str, object]) -> Iterator[str]:

@@ -27,12 +27,23 @@ from functools import lru_cache
 
 from tree_sitter import Language, Node, Parser, Tree
 
-from interlock.analyzers import DYN, Scope, SimpleCommand, show, unknown
+from interlock.analyzers import DYN, Scope, SimpleCommand, encode, show, unknown
 from interlock.config import MAX_INPUT_BYTES
 from interlock.decisions import Finding, Verdict
 
 MAX_DEPTH = 8
 """Nested ``bash -c`` / ``eval`` levels followed before giving up with ``ask``."""
+MAX_COMMAND_BYTES = 256 * 1024
+"""Longer shell strings are not parsed (``ask``): no agent types a 256 KB command, and the walk's
+cost grows with the input."""
+MAX_NESTING = 64
+"""Nested constructs (subshells, ``$(…)``, groups) followed before giving up with ``ask``: the walk
+recurses, and 5,000 ``(`` overflowed Python's stack (red-team)."""
+MAX_VALUE = 64 * 1024
+"""A word, variable or written file longer than this is unknown (DYN): ``a=$a$a`` forty times
+doubled a string to a terabyte (red-team)."""
+MAX_CWD = 4096
+"""PATH_MAX: a ``cd`` chain building a longer folder makes the folder unknown."""
 
 
 @lru_cache(maxsize=1)
@@ -52,20 +63,32 @@ def analyze(command: str, scope: Scope) -> list[Finding]:
     from interlock.analyzers import commands
 
     findings: list[Finding] = []
-    data = command.encode("utf-8", "surrogateescape")
-    if len(data) > MAX_INPUT_BYTES:
-        return [unparsed(command, "the command is over 1 MB, too large to inspect")]
+    data = encode(command)
+    if len(data) > min(MAX_INPUT_BYTES, MAX_COMMAND_BYTES):
+        return [unparsed(command, "the command is over 256 KB, too large to analyse")]
     if scope.depth > MAX_DEPTH:
         return [unparsed(command, f"wrappers nested more than {MAX_DEPTH} deep")]
     tree = _parse(data)
     if tree.root_node.has_error:
         findings.append(unparsed(command, "the shell parser could not read it: " + _error_at(tree)))
     walker = _Walker(scope, data)
-    walker.visit(tree.root_node, _State(cwd=scope.cwd, variables={}))
+    # Each level has its own bound (MAX_NESTING, MAX_DEPTH, wrappers), but the bounds multiply:
+    # 8 nested `bash -c`, each behind 60 `sudo`, still overflowed the stack. What overflows is
+    # unreadable (ask), and the findings already made are kept.
+    try:
+        walker.visit(tree.root_node, _State(cwd=scope.cwd, variables={}))
+    except RecursionError:
+        walker.findings.append(unparsed(command, _TOO_DEEP))
     findings.extend(walker.findings)
     for simple in walker.commands:
-        findings.extend(commands.analyze_command(simple))
+        try:
+            findings.extend(commands.analyze_command(simple))
+        except RecursionError:
+            findings.append(unparsed(simple.text, _TOO_DEEP))
     return findings
+
+
+_TOO_DEEP = "nesting too deep to analyse"
 
 
 def unparsed(text: str, why: str) -> Finding:
@@ -133,6 +156,8 @@ _SEQUENTIAL = frozenset(
 _FORKED = frozenset({"subshell", "command_substitution", "process_substitution"})
 
 _KNOWN_VARIABLES = ("HOME", "PWD", "USER")
+_UNKNOWN_LINE = "$__interlock_unknown_content__\n"
+"""Stands for script text that cannot be known: a command named by an unset variable asks."""
 
 
 @dataclass
@@ -141,14 +166,38 @@ class _Walker:
     source: bytes
     commands: list[SimpleCommand] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    nesting: int = 0
+    too_deep: bool = False
 
     # -- traversal -----------------------------------------------------------------------
 
+    def _enter(self, node: Node) -> bool:
+        """Count one level down; False (and one ``ask``) once :data:`MAX_NESTING` is passed."""
+        if self.nesting < MAX_NESTING:
+            self.nesting += 1
+            return True
+        if not self.too_deep:
+            self.too_deep = True
+            self.findings.append(
+                unparsed(self.text(node), f"{_TOO_DEEP} (over {MAX_NESTING} levels)")
+            )
+        return False
+
     def visit(self, node: Node, state: _State) -> None:
+        if not self._enter(node):
+            return
+        try:
+            self._visit(node, state)
+        finally:
+            self.nesting -= 1
+
+    def _visit(self, node: Node, state: _State) -> None:
         kind = node.type
         if kind == "comment" or (kind == "heredoc_body" and not node.named_children):
             return
-        if kind == "command":
+        if kind == "list":
+            self._list(node, state)
+        elif kind == "command":
             self._command(node, state, redirects=[])
         elif kind == "redirected_statement":
             self._redirected(node, state)
@@ -178,13 +227,30 @@ class _Walker:
         for child in node.children:
             self.visit(child, state)
 
+    def _list(self, node: Node, state: _State) -> None:
+        """``a && b || c …``: tree-sitter nests each operator one level down on the left, so a
+        long chain is walked as the flat sequence it is, not as nesting."""
+        items: list[Node] = []
+        while node.type == "list" and node.child_count:
+            children = node.children
+            items.extend(reversed(children[1:]))
+            node = children[0]
+        items.append(node)
+        for item in reversed(items):
+            self.visit(item, state)
+
     def _substitutions(self, node: Node, state: _State) -> None:
         """Commands hidden inside words: ``$(…)``, backticks, ``<(…)``, ``${x:-$(…)}``."""
-        for child in node.children:
-            if child.type in ("command_substitution", "process_substitution"):
-                self._command_substitution(child, state)
-            elif child.type == "heredoc_body" or child.child_count:
-                self._substitutions(child, state)
+        if not self._enter(node):
+            return
+        try:
+            for child in node.children:
+                if child.type in ("command_substitution", "process_substitution"):
+                    self._command_substitution(child, state)
+                elif child.type == "heredoc_body" or child.child_count:
+                    self._substitutions(child, state)
+        finally:
+            self.nesting -= 1
 
     def _command_substitution(self, node: Node, state: _State) -> None:
         inner = self.text(node)
@@ -210,7 +276,7 @@ class _Walker:
         name = self.text(name_node)
         value = "" if value_node is None else self.word(value_node, state)
         if name in _KNOWN_VARIABLES or name.isidentifier():
-            state.variables[name] = value
+            state.variables[name] = value if len(value) <= MAX_VALUE else DYN
 
     def _redirected(self, node: Node, state: _State) -> None:
         body = node.child_by_field_name("body")
@@ -307,8 +373,10 @@ class _Walker:
         assignments: list[tuple[str, str]] = []
         argv: list[str] = []
         stdin, stdin_unknown = state.stdin, state.stdin_unknown
-        for child in node.children:
-            field_name = _field_name(node, child)
+        # Field names by index: looking each child up again made `echo a a a …` quadratic
+        # (40 KB took 11 s; red-team).
+        for index, child in enumerate(node.children):
+            field_name = node.field_name_for_child(index)
             if child.type == "variable_assignment":
                 name_node = child.child_by_field_name("name")
                 value_node = child.child_by_field_name("value")
@@ -319,6 +387,10 @@ class _Walker:
                 redirects.append(child)
             elif field_name in ("name", "argument") or child.type == "command_name":
                 argv.extend(self.words(child, state))
+        if sum(len(word) for word in argv) > 4 * MAX_VALUE:
+            # `echo $a $a $a …` with a long $a: judge what fits, the rest is unknown.
+            argv = _within(argv, 4 * MAX_VALUE)
+            self.findings.append(unparsed(self.text(node), "its words expand to too much text"))
         for redirect in redirects:
             body = _heredoc_body(redirect, self)
             if body is not None:
@@ -373,10 +445,14 @@ class _Walker:
             path = resolve(self.word(target, state), replace(self.scope, cwd=state.cwd))
             if DYN in path:
                 continue
+            if operator == ">>" and path in state.files:
+                # Appending what cannot be known keeps what was known, and a line that asks:
+                # dropping the file made `echo 'rm -rf /' > x.sh; echo $X >> x.sh; sh x.sh` allow.
+                content = state.files[path] + (_UNKNOWN_LINE if content is None else content)
             if content is None:
                 state.files.pop(path, None)
-            elif operator == ">>":
-                state.files[path] = state.files.get(path, "") + content
+            elif len(content) > MAX_VALUE:
+                state.files[path] = content[:MAX_VALUE] + "\n" + _UNKNOWN_LINE
             else:
                 state.files[path] = content
 
@@ -393,7 +469,7 @@ class _Walker:
         else:
             here = replace(self.scope, cwd=state.cwd)
             path = resolve(target[0], here)
-            state.cwd = None if DYN in path else path
+            state.cwd = None if DYN in path or len(path) > MAX_CWD else path
 
     def _herestring(self, node: Node, state: _State) -> str | None:
         for child in node.named_children:
@@ -453,16 +529,16 @@ class _Walker:
         kind = node.type
         if kind in ("word", "number", "command_name"):
             if kind == "command_name":
-                return "".join(self.word(c, state) for c in node.children)
+                return _joined([self.word(c, state) for c in node.children])
             return _unescape(self.text(node))
         if kind == "raw_string":
             return self.text(node)[1:-1]
         if kind == "ansi_c_string":
             return _ansi_c(self.text(node)[2:-1])
         if kind in ("string", "translated_string"):
-            return "".join(self._string_part(c, state) for c in node.children)
+            return _joined([self._string_part(c, state) for c in node.children])
         if kind == "concatenation":
-            return "".join(self.word(c, state) for c in node.children)
+            return _joined([self.word(c, state) for c in node.children])
         if kind in ("simple_expansion", "expansion"):
             return self._expansion(node, state)
         if kind == "string_content":
@@ -543,13 +619,6 @@ def _argument_nodes(command: Node) -> Iterator[Node]:
             yield child
 
 
-def _field_name(parent: Node, child: Node) -> str | None:
-    for index, candidate in enumerate(parent.children):
-        if candidate == child:
-            return parent.field_name_for_child(index)
-    return None
-
-
 def _heredoc_body(redirect: Node, walker: _Walker) -> str | None:
     if redirect.type != "heredoc_redirect":
         return None
@@ -572,37 +641,139 @@ def _unescape(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text.replace("\\\n", ""))
 
 
-_ANSI = re.compile(r"\\(x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|[0-7]{1,3}|c.|.)")
 _SIMPLE_ESCAPES = {
     "n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b",
     "f": "\f", "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?",
 }  # fmt: skip
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+_OCTAL = frozenset(b"01234567")
 
 
 def _ansi_c(body: str) -> str:
-    def one(match: re.Match[str]) -> str:
-        code = match.group(1)
-        if code[0] in "xuU":
-            return chr(int(code[1:], 16))
-        if code[0].isdigit():
-            return chr(int(code, 8))
-        if code[0] == "c":
-            return chr(ord(code[1]) & 0x1F)
-        return _SIMPLE_ESCAPES.get(code, "\\" + code)
+    r"""What bash makes of ``$'…'`` (bash 5.2, ``ansicstr`` in lib/sh/strtrans.c), in a UTF-8
+    locale.
 
-    return _ANSI.sub(one, body)
+    Worked on bytes, as bash does: ``\xNN`` and octal escapes are bytes (``\xc3\xa9`` is one
+    é), ``\u``/``\U`` are encoded as UTF-8 (code points past U+10FFFF as bash's long forms, past
+    0x7FFFFFFF as nothing), and a NUL ends the string. Bytes that are not UTF-8 come back as
+    surrogate escapes, like the rest of the parsed text. An escape that is not one (``\x`` with
+    no digit, a trailing ``\c``) stays as written, backslash and all: the red-team's ``$'\x'``
+    crashed the first version of this decoder.
+    """
+    data = encode(body)
+    out = bytearray()
+    i, n = 0, len(data)
+    while i < n:
+        byte = data[i]
+        i += 1
+        if byte != 0x5C or i >= n:  # not a backslash, or a lone one at the end
+            out.append(byte)
+            continue
+        code = chr(data[i])
+        i += 1
+        if code in "01234567":
+            start = i - 1
+            while i < n and i - start < 3 and data[i] in _OCTAL:
+                i += 1
+            out.append(int(data[start:i], 8) & 0xFF)
+        elif code == "x":
+            braced = i < n and data[i] == 0x7B  # \x{HHH…}
+            start = i + braced
+            i = start
+            while i < n and data[i] in _HEX and (braced or i - start < 2):
+                i += 1
+            if i == start and not braced:
+                out += b"\\x"
+                continue
+            value = int(data[start:i] or b"0", 16)
+            if braced and i < n and data[i] == 0x7D:
+                i += 1
+            out.append(value & 0xFF)
+        elif code in "uU":
+            start = i
+            while i < n and data[i] in _HEX and i - start < (4 if code == "u" else 8):
+                i += 1
+            if i == start:
+                out += b"\\" + code.encode()
+                continue
+            out += _utf8_long(int(data[start:i], 16))
+        elif code == "c":
+            if i >= n:
+                out += b"\\c"
+                continue
+            target = data[i]
+            i += 1
+            if target == 0x5C and i < n and data[i] == 0x5C:
+                i += 1  # POSIX: $'\c\\' is control-backslash
+            # TOCTRL: `?` is DEL; otherwise the low five bits (upper and lower case agree).
+            out.append(0x7F if target == 0x3F else target & 0x1F)
+        elif code in _SIMPLE_ESCAPES:
+            out += _SIMPLE_ESCAPES[code].encode()
+        else:
+            out += b"\\"
+            out.append(data[i - 1])
+    # Bash strings end at a NUL: $'/\0tmp' is `/`.
+    return bytes(out).split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+
+_UTF8_LENGTHS = ((2, 0x800), (3, 0x10000), (4, 0x200000), (5, 0x4000000), (6, 1 << 31))
+
+
+def _utf8_long(value: int) -> bytes:
+    """UTF-8 as bash writes it (``u32toutf8``): surrogates and values past U+10FFFF included,
+    in the original up-to-6-byte form; nothing at all from 0x80000000 on."""
+    if value < 0x80:
+        return bytes([value])
+    if value > 0x7FFFFFFF:
+        return b""
+    length = next(n for n, limit in _UTF8_LENGTHS if value < limit)
+    tail = [0x80 | ((value >> (6 * k)) & 0x3F) for k in range(length - 1)][::-1]
+    lead = (0xFF << (8 - length)) & 0xFF | (value >> (6 * (length - 1)))
+    return bytes([lead, *tail])
 
 
 _BRACE = re.compile(r"\{([^{}]*,[^{}]*)\}")
 
 
-def _brace_expand(word: str, limit: int = 64) -> list[str]:
-    match = _BRACE.search(word)
-    if match is None:
-        return [word]
+def _brace_expand(word: str, limit: int = 64, budget: int = 1 << 20) -> list[str]:
+    """``/{etc,usr}`` -> ``/etc``, ``/usr``; at most ``limit`` words and ``budget`` characters
+    of work. What is past either is one unknown word, so an option hidden after the limit
+    (``rm -rf {a,a,…,/}``) is never silently dropped. A loop, not recursion: 20,000 groups
+    overflowed the stack (red-team)."""
     out: list[str] = []
-    for option in match.group(1).split(","):
-        out.extend(_brace_expand(word[: match.start()] + option + word[match.end() :], limit))
-        if len(out) >= limit:
-            break
-    return out[:limit]
+    pending = [word]
+    while pending:
+        current = pending.pop()
+        match = _BRACE.search(current)
+        if match is None:
+            out.append(current)
+            if len(out) >= limit and pending:
+                return [*out, DYN]
+            continue
+        options = match.group(1).split(",")
+        budget -= len(current) * len(options)
+        if budget < 0 or len(options) > limit:
+            return [*out, DYN]
+        head, tail = current[: match.start()], current[match.end() :]
+        pending.extend(head + option + tail for option in reversed(options))
+    return out
+
+
+def _within(words: list[str], budget: int) -> list[str]:
+    kept: list[str] = []
+    for word in words:
+        budget -= len(word)
+        if budget < 0:
+            return [*kept, DYN]
+        kept.append(word)
+    return kept
+
+
+def _joined(parts: list[str]) -> str:
+    """The parts of one word, joined; unknown when longer than :data:`MAX_VALUE`."""
+    if sum(len(part) for part in parts) > MAX_VALUE:
+        return DYN
+    word = "".join(parts)
+    while DYN + DYN in word:  # `$a$a` of two unknowns is one unknown, not a growing run of them
+        word = word.replace(DYN + DYN, DYN)
+    return word
