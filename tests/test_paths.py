@@ -52,6 +52,11 @@ PLACES = [
     ("*.pyc", Place.PROJECT_GENERATED),
     (f"build/{DYN}", Place.PROJECT_GENERATED),
     ("/dev/null", Place.NULL),
+    (".claude/settings.json", Place.GUARD),
+    ("~/.codex/config.toml", Place.GUARD),
+    (".interlock/audit.jsonl", Place.GUARD),
+    ("terraform.tfstate", Place.STATE),
+    ("~/.cache/pip", Place.CACHE),
 ]
 
 

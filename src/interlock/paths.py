@@ -2,23 +2,33 @@
 
 A deletion is judged by what it would take away, not by the command's spelling:
 
-| place               | example                                   | delete verdict |
-|---------------------|-------------------------------------------|----------------|
-| ROOT, HOME, SYSTEM  | ``/``, ``~``, ``/etc``, ``/var/lib/x``      | deny           |
-| OUTSIDE             | ``/srv/data``, ``~/other-project``         | deny           |
-| CREDENTIAL          | ``~/.ssh``, ``~/.aws/credentials``          | deny           |
-| DEVICE              | ``/dev/sda``                               | deny           |
-| PROJECT_ROOT        | ``.`` at the project root, ``*`` there      | deny           |
-| PROJECT_SOURCE      | ``src/``, ``migrations/``, ``.git``         | ask            |
-| UNKNOWN             | ``"$DIR/"``, ``${X:?}/y``                  | ask            |
-| PROJECT_GENERATED   | ``node_modules``, ``dist``, ``.venv``      | allow          |
-| TEMP                | ``/tmp/build-123`` (not ``/tmp`` itself)   | allow          |
+| place               | example                                        | delete verdict |
+|---------------------|------------------------------------------------|----------------|
+| ROOT, HOME, SYSTEM  | ``/``, ``~``, ``/etc``, ``/var/lib/x``           | deny           |
+| OUTSIDE             | ``/srv/data``, ``~/other-project``              | deny           |
+| CREDENTIAL          | ``~/.ssh``, ``~/.aws/credentials``               | deny           |
+| DEVICE              | ``/dev/sda``                                    | deny           |
+| GUARD               | ``.claude/settings.json``, ``.interlock/``       | deny           |
+| PROJECT_ROOT        | ``.`` at the project root, ``*`` there           | deny           |
+| STATE               | ``terraform.tfstate``, ``terraform.tfstate.d``   | ask            |
+| PROJECT_SOURCE      | ``src/``, ``migrations/``, ``.git``              | ask            |
+| UNKNOWN             | ``"$DIR/"``, ``${X:?}/y``                       | ask            |
+| PROJECT_GENERATED   | ``node_modules``, ``dist``, ``.git/index.lock`` | allow          |
+| TEMP                | ``/tmp/build-123``, ``/tmp/*.log``              | allow          |
+| CACHE               | ``~/.cache/pip``, ``~/.gradle/caches``           | allow          |
 
 Pure: paths are resolved lexically against the scope's working directory (no disk access),
 ``~`` and ``$HOME`` against the policy's home. The rule for anything outside the project is the
-issue's "anything outside the project is deny", with one exception: a folder below /tmp,
-/var/tmp or /dev/shm is scratch space, and cleaning it up is ordinary work that guards which
-over-block get switched off for (peers.md §b.4, Mnemosyne#1575). /tmp itself stays deny.
+issue's "anything outside the project is deny", with two exceptions that guards which
+over-block get switched off for (peers.md §b.4, Mnemosyne#1575): a folder below /tmp, /var/tmp
+or /dev/shm is scratch space (/tmp itself and ``/tmp/*`` stay deny: other users' and
+processes' files), and a package manager's download cache in the home directory
+(:data:`HOME_CACHES`) is rebuilt on the next install.
+
+GUARD is the agent's own guard: the agent settings that hold Interlock's hook, interlock.toml,
+the audit log in ``.interlock/`` and the Python environment the hook runs from. An agent that
+may rewrite those may switch its guard off, so writing, moving or deleting them is deny,
+whatever the tool; reading them is fine. A person edits them, or ``interlock init`` does.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ import fnmatch
 import functools
 import posixpath
 import re
+import sys
 from collections.abc import Callable
 
 from interlock.analyzers import DYN, Scope
@@ -35,16 +46,23 @@ from interlock.decisions import Verdict
 
 
 class Place(enum.Enum):
+    """Where a path lands. Each value reads after a verb and fits a file as well as a folder
+    ("deletes system files (/etc/hosts)", "recursively deletes system files (/var/lib/x)"):
+    whether a path is a folder is not known without looking at the disk."""
+
     ROOT = "the filesystem root"
     HOME = "the home directory"
-    SYSTEM = "a system folder"
-    OUTSIDE = "a folder outside the project"
-    CREDENTIAL = "a credential store"
+    SYSTEM = "system files"
+    OUTSIDE = "files outside the project"
+    CREDENTIAL = "credentials"
     DEVICE = "a block device"
+    GUARD = "the agent's guard settings"
     PROJECT_ROOT = "the whole project"
+    STATE = "infrastructure state"
     PROJECT_SOURCE = "hand-written project files"
     UNKNOWN = "a path that is only known at run time"
-    TEMP = "a temporary folder"
+    TEMP = "temporary files"
+    CACHE = "a download cache in the home directory"
     PROJECT_GENERATED = "generated files inside the project"
     NULL = "a discard device"
 
@@ -56,10 +74,13 @@ DELETE_VERDICT: dict[Place, Verdict] = {
     Place.OUTSIDE: Verdict.DENY,
     Place.CREDENTIAL: Verdict.DENY,
     Place.DEVICE: Verdict.DENY,
+    Place.GUARD: Verdict.DENY,
     Place.PROJECT_ROOT: Verdict.DENY,
+    Place.STATE: Verdict.ASK,
     Place.PROJECT_SOURCE: Verdict.ASK,
     Place.UNKNOWN: Verdict.ASK,
     Place.TEMP: Verdict.ALLOW,
+    Place.CACHE: Verdict.ALLOW,
     Place.PROJECT_GENERATED: Verdict.ALLOW,
     Place.NULL: Verdict.ALLOW,
 }
@@ -73,6 +94,13 @@ WRITE_VERDICT: dict[Place, Verdict] = {
     Place.UNKNOWN: Verdict.ASK,
 }
 """Verdict for truncating one file there (``> file``): editing the project is the agent's job."""
+
+APPEND_VERDICT: dict[Place, Verdict] = {**WRITE_VERDICT, Place.OUTSIDE: Verdict.ASK}
+"""Verdict for adding to the end of a file there (``>> file``).
+
+Appending keeps what was there, so a file outside the project only asks (``>> ~/.bashrc`` is
+a common set-up step); a system file, a credential store or a device still denies, since one
+appended line is enough (a user in /etc/passwd, a key in ~/.ssh/authorized_keys)."""
 
 # Folders whose content a build, package manager or tool recreates.
 GENERATED_DIRS = frozenset(
@@ -128,9 +156,52 @@ GENERATED_DIRS = frozenset(
         ".ipynb_checkpoints",
         "site",
         ".webpack",
+        # Infrastructure tools: `terraform init`, `cdk synth`, `sls package`, `sam build`
+        # recreate these. The state itself (terraform.tfstate) is STATE, never generated.
+        ".terraform",
+        "cdk.out",
+        ".serverless",
+        ".aws-sam",
+        # .NET builds into bin/ and obj/, CocoaPods installs into Pods/, Elixir fetches deps/.
+        # A hand-written bin/ (Rails binstubs, scripts) is in git: deleting it is undone by
+        # `git checkout bin`, the cost the old ask was guarding.
+        "bin",
+        "obj",
+        "Pods",
+        "deps",
+        # Test reports.
+        "test-results",
+        "playwright-report",
+        "blob-report",
+        # More framework and language caches.
+        ".output",
+        ".astro",
+        ".wrangler",
+        "elm-stuff",
+        ".stack-work",
+        "dist-newstyle",
+        ".zig-cache",
+        "zig-cache",
+        "zig-out",
+        ".kotlin",
+        ".cxx",
     ]
 )
+# Two-part folders: Bundler's `bundle install --path vendor/bundle`; `vendor` alone is
+# hand-written in many projects.
+GENERATED_SUBPATHS = (("vendor", "bundle"),)
 GENERATED_GLOBS = ("*.egg-info", "*.pyc", "*.pyo", "*.o", "*.class", "*.log", "*.tmp")
+# Infrastructure state: what Terraform knows it created. Without it, `terraform apply` creates
+# everything again and the old resources run on unmanaged; it is never regenerable, even in a
+# folder that otherwise is (.terraform/).
+STATE_NAMES = ("terraform.tfstate", "terraform.tfstate.backup", "*.tfstate", "terraform.tfstate.d")
+# Names a glob part is tried against to find whether it could name a state file.
+_STATE_EXAMPLES = (
+    "terraform.tfstate",
+    "terraform.tfstate.backup",
+    "x.tfstate",
+    "terraform.tfstate.d",
+)
 
 SYSTEM_DIRS = (
     "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/proc",
@@ -164,7 +235,10 @@ CREDENTIAL_PATTERNS = (
     "~/.config/heroku/*", "~/.supabase/*", "~/.config/neonctl/*", "~/.claude/.credentials.json",
     "~/.codex/auth.json", "~/.gemini/oauth_creds.json", "/etc/shadow", "/etc/gshadow",
     "/etc/ssl/private", "/etc/ssl/private/*", "/var/run/secrets/*", "/run/secrets/*",
+    "/proc/*/environ", "/proc/*/task/*/environ", "~/.cache/huggingface/token",
 )  # fmt: skip
+# /proc/<pid>/environ is a process's whole environment, tokens included: reading it is reading
+# every secret the agent's own shell (or any other process of the user) was given.
 # Anywhere (also inside the project): files that by name hold secrets.
 CREDENTIAL_NAMES = (
     ".env", ".env.*", "*.pem", "*.key", "*.p12", "*.pfx", "id_rsa", "id_rsa.*", "id_ed25519",
@@ -176,6 +250,34 @@ CREDENTIAL_NAME_EXCEPTIONS = (".env.example", ".env.sample", ".env.template", ".
 # Public halves of credential stores, wherever they are: `cat ~/.ssh/id_rsa.pub` or
 # `curl -F f=@~/.ssh/known_hosts` leaks no secret, yet ~/.ssh/* and id_rsa.* would flag them.
 PUBLIC_KEY_NAMES = ("*.pub", "known_hosts", "known_hosts.old", "authorized_keys")
+
+# Package managers' download caches in the home directory, relative to it: the next install
+# downloads them again (`pip cache purge`, `npm cache clean` and `cargo clean` do the same).
+# ~/.config, ~/.local/share and ~/.ssh hold what cannot be downloaded again: not here.
+HOME_CACHES = (
+    ".cache", "Library/Caches", "Library/Developer/Xcode/DerivedData", ".npm/_cacache",
+    ".npm/_npx", ".npm/_logs", ".cargo/registry/cache", ".cargo/registry/src",
+    ".cargo/registry/index", ".cargo/git/checkouts", ".cargo/git/db", ".gradle/caches",
+    ".gradle/wrapper/dists", ".m2/repository", ".ivy2/cache", ".nuget/packages",
+    ".yarn/berry/cache", ".pnpm-store", ".local/share/pnpm/store", ".bun/install/cache",
+    ".composer/cache", ".node-gyp", ".pub-cache",
+)  # fmt: skip
+
+# The agent's guard (Place.GUARD). Files by their last path parts, wherever they are: an agent
+# may run from a sub-folder of the project, and the same names hold in the home directory.
+GUARD_FILES = (
+    (".claude", "settings.json"),
+    (".claude", "settings.local.json"),
+    (".cursor", "hooks.json"),
+    (".codex", "hooks.json"),
+    (".codex", "config.toml"),
+    (".gemini", "settings.json"),
+    ("interlock.toml",),
+)
+# Folders holding those files: moving or deleting one takes the settings with it.
+GUARD_HOLDERS = (".claude", ".cursor", ".codex", ".gemini")
+# Interlock's own folder (audit log, init record), whole: any path through it.
+GUARD_FOLDER = ".interlock"
 
 
 def resolve(word: str, scope: Scope) -> str:
@@ -215,6 +317,20 @@ def place_of_path(path: str, scope: Scope) -> Place:
         return Place.UNKNOWN
     if path in NULL_DEVICES:
         return Place.NULL
+    place = _place_of_known(path, scope)
+    if place not in _FIXED and scope.remote is None and _is_guard(path, scope):
+        # Checked after the rest so `rm -rf /*` stays "the filesystem root"; over every place
+        # that would allow or ask, and over "outside the project" for a clearer reason.
+        return Place.GUARD
+    return place
+
+
+# Places the guard check does not replace: already deny for every operation, and their
+# reason is the clearer one.
+_FIXED = frozenset({Place.ROOT, Place.HOME, Place.SYSTEM, Place.CREDENTIAL, Place.DEVICE})
+
+
+def _place_of_known(path: str, scope: Scope) -> Place:
     if _in_credential_store(path, scope) and not _project_secret_file(path, scope):
         return Place.CREDENTIAL
     known = path.partition(DYN)[0]
@@ -232,19 +348,121 @@ def place_of_path(path: str, scope: Scope) -> Place:
         return base
     glob = any(ch in path for ch in "*?[")
     if glob:
-        head = path.split("*")[0].split("?")[0].split("[")[0]
-        folder = head if head.endswith("/") else posixpath.dirname(head)
-        folder = folder.rstrip("/") or "/"
-        base = _place_of_static(folder, scope, whole_folder=True)
-        if base in (Place.PROJECT_ROOT, Place.ROOT, Place.HOME, Place.SYSTEM, Place.OUTSIDE):
-            # "rm -rf *" in a folder takes the folder's content: judge by the folder, unless the
-            # glob names only generated files ("*.pyc").
-            name = path[len(folder) :].lstrip("/")
-            if "/" not in name and any(fnmatch.fnmatchcase(name, g) for g in GENERATED_GLOBS):
-                return Place.PROJECT_GENERATED if base is Place.PROJECT_ROOT else base
-            return base
-        return base if base is not Place.PROJECT_SOURCE else _place_of_static(path, scope)
+        return _place_of_glob(path, scope)
     return _place_of_static(path, scope)
+
+
+def _place_of_glob(path: str, scope: Scope) -> Place:
+    head = path.split("*")[0].split("?")[0].split("[")[0]
+    folder = head if head.endswith("/") else posixpath.dirname(head)
+    folder = folder.rstrip("/") or "/"
+    base = _place_of_static(folder, scope, whole_folder=True)
+    name = path[len(folder) :].lstrip("/")
+    if base is Place.PROJECT_ROOT or base is Place.PROJECT_SOURCE:
+        parts = name.split("/")
+        if any(_segment_matches(p, n) for p in parts for n in _STATE_EXAMPLES):
+            return Place.STATE
+        if _through_generated(parts):
+            # "**/node_modules", "packages/*/dist": every match is inside a generated folder.
+            return Place.PROJECT_GENERATED
+    if base in (Place.PROJECT_ROOT, Place.ROOT, Place.HOME, Place.SYSTEM, Place.OUTSIDE):
+        # "rm -rf *" in a folder takes the folder's content: judge by the folder, unless the
+        # glob names only generated files ("*.pyc") or named scratch files ("/tmp/*.log",
+        # "/tmp/build-*"; "/tmp/*" is every user's and process's).
+        if folder in TEMP_DIRS and "/" not in name and not _catch_all(name):
+            return Place.TEMP
+        if "/" not in name and any(fnmatch.fnmatchcase(name, g) for g in GENERATED_GLOBS):
+            return Place.PROJECT_GENERATED if base is Place.PROJECT_ROOT else base
+        return base
+    return base if base is not Place.PROJECT_SOURCE else _place_of_static(path, scope)
+
+
+def _catch_all(segment: str) -> bool:
+    """A glob part that matches any name: ``*``, ``**``, ``?*``."""
+    return bool(segment) and all(ch in "*?" for ch in segment)
+
+
+def _segment_matches(segment: str, name: str) -> bool:
+    """Whether one path part (possibly a glob) names ``name``.
+
+    Unknown parts name nothing for sure; a catch-all (``*``) is left to the folder's own place
+    (``rm -rf *`` is the whole project, not its interlock.toml); and as in the shell, a
+    wildcard does not match a leading dot.
+    """
+    if DYN in segment:
+        return False
+    if not any(ch in segment for ch in "*?["):
+        return segment == name
+    if _catch_all(segment) or (name.startswith(".") and not segment.startswith(".")):
+        return False
+    return fnmatch.fnmatchcase(name, segment)
+
+
+def _through_generated(parts: list[str]) -> bool:
+    """True when a literal part of a glob is a generated folder, so every match lies in one."""
+    for index, part in enumerate(parts):
+        if any(ch in part for ch in "*?["):
+            if part.startswith("."):
+                return False  # ".*" may match ".." in older shells: the way out of the project
+            continue
+        if part in GENERATED_DIRS or tuple(parts[index : index + 2]) in GENERATED_SUBPATHS:
+            return True
+    return False
+
+
+def _is_guard(path: str, scope: Scope) -> bool:
+    """True for a path that is, holds or lies in the agent's guard (:data:`Place.GUARD`)."""
+    # Only the parts below the project (or else the home) count: a project that lives in a
+    # folder named .interlock (the demo's) is not all guard.
+    parts = path.strip("/").split("/")
+    for base in (scope.policy.project_root, scope.policy.home):
+        base = posixpath.normpath(base)
+        if _within(path, base):
+            parts = path[len(base) :].strip("/").split("/") if path != base else []
+            break
+    if any(_segment_matches(part, GUARD_FOLDER) for part in parts):
+        return True
+    for names in GUARD_FILES:
+        tail = parts[-len(names) :]
+        if len(tail) == len(names) and all(map(_segment_matches, tail, names)):
+            return True
+    if parts and any(_segment_matches(parts[-1], holder) for holder in GUARD_HOLDERS):
+        return True
+    return DYN not in path and _guards_interpreter(path)
+
+
+def _guards_interpreter(path: str) -> bool:
+    """The Python the hooks run, its virtual environment, and Interlock installed in it.
+
+    The interpreter deciding is the one the hooks call: ``interlock init`` writes
+    ``sys.executable`` into the agent's settings and the warm process is started with the same
+    one. Deleting the venv, or a link in place of ``bin/python``, makes every hook fail, and
+    the agents run a failing hook as a warning, not a block. An editable install's sources
+    (a checkout of Interlock) are project files, not guarded here.
+    """
+    anchors, prefix = _interpreter()
+    if not prefix:
+        return False
+    for anchor in anchors:
+        if _within(anchor, path) and _within(path, prefix):
+            return True  # the file itself or a folder that holds it, inside the venv
+        if anchor != anchors[0] and _within(path, anchor):
+            return True  # inside the installed package
+    return False
+
+
+@functools.lru_cache(maxsize=1)
+def _interpreter() -> tuple[tuple[str, ...], str]:
+    """(interpreter, package folder when installed in the venv), and the venv; "" when the
+    interpreter is not a venv's (a system Python is already a system path)."""
+    if sys.prefix == sys.base_prefix or not sys.executable:
+        return (), ""
+    prefix = posixpath.normpath(sys.prefix)
+    anchors = [posixpath.normpath(sys.executable)]
+    package = posixpath.dirname(posixpath.normpath(__file__))
+    if _within(package, prefix):
+        anchors.append(package)
+    return tuple(anchors), prefix
 
 
 def _within(path: str, folder: str) -> bool:
@@ -263,7 +481,15 @@ def _place_of_static(path: str, scope: Scope, whole_folder: bool = False) -> Pla
         if path == root:
             return Place.PROJECT_ROOT
         parts = path[len(root) + 1 :].split("/")
-        if any(p in GENERATED_DIRS or _generated_name(p) for p in parts):
+        if any(_globs(STATE_NAMES)(p) for p in parts):
+            return Place.STATE
+        if any(p in GENERATED_DIRS or _generated_name(p) for p in parts) or any(
+            tuple(parts[i : i + 2]) in GENERATED_SUBPATHS for i in range(len(parts) - 1)
+        ):
+            return Place.PROJECT_GENERATED
+        if parts[0] == ".git" and len(parts) > 1 and fnmatch.fnmatchcase(parts[-1], "*.lock"):
+            # index.lock, HEAD.lock, refs/heads/x.lock: left by a git that crashed or was
+            # killed, and removing them is what git's own error message tells you to do.
             return Place.PROJECT_GENERATED
         return Place.PROJECT_SOURCE
     if path == home or (posixpath.dirname(path) == "/home"):
@@ -274,6 +500,9 @@ def _place_of_static(path: str, scope: Scope, whole_folder: bool = False) -> Pla
         if _within(path, temp):
             return Place.TEMP if path != temp else Place.SYSTEM
     if _within(path, home):
+        relative = path[len(home) :].lstrip("/")
+        if any(_within(relative, cache) for cache in HOME_CACHES):
+            return Place.CACHE
         return Place.OUTSIDE
     for system in SYSTEM_DIRS:
         if _within(path, system):

@@ -24,6 +24,7 @@ from interlock.paths import (
 _EXEC = ("-exec", "-execdir", "-ok", "-okdir")
 _FILTERS = ("-name", "-iname", "-path", "-ipath", "-regex", "-iregex", "-wholename")
 _GLOBAL = ("-H", "-L", "-P", "-O0", "-O1", "-O2", "-O3", "-D")
+_NOT_NARROWING = ("!", "-not", "-o", "-or", ",")
 
 
 def analyze(
@@ -39,6 +40,10 @@ def analyze(
         starts = ["."]
     findings: list[Finding] = []
     patterns = [args[i + 1] for i, a in enumerate(args[:-1]) if a in _FILTERS]
+    if any(a in _NOT_NARROWING for a in args):
+        # `! -name '*.pyc'` selects everything else; `-name '*.pyc' -o -type f -delete`
+        # deletes every file: a name filter only narrows a plain conjunction.
+        patterns = []
     index = 0
     while index < len(args):
         arg = args[index]
@@ -83,6 +88,12 @@ def _delete(cmd: SimpleCommand, starts: list[str], patterns: list[str]) -> list[
     findings = []
     for start in starts:
         place = place_of(start, cmd.scope)
+        if place is Place.SYSTEM and patterns:
+            # `find /tmp -name '*.log' -delete` is `rm /tmp/*.log` at any depth: scratch
+            # files when every name filter is one (paths.place_of: not "/tmp/*").
+            found = [place_of(start.rstrip("/") + "/" + p, cmd.scope) for p in patterns]
+            if all(f is Place.TEMP for f in found):
+                place = Place.TEMP
         verdict = DELETE_VERDICT[place]
         if place is Place.PROJECT_ROOT or place is Place.PROJECT_SOURCE:
             verdict = Verdict.ALLOW if _generated_only(patterns) else Verdict.ASK
