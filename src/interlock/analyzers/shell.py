@@ -400,6 +400,16 @@ class _Walker:
             elif redirect.type == "herestring_redirect":
                 literal = self._herestring(redirect, state)
                 stdin, stdin_unknown = literal, literal is None
+            elif _redirect_parts(redirect)[0] == "<":
+                # `psql < cleanup.sql`: input from a file; known only if written just before.
+                from interlock.paths import resolve
+
+                target = _redirect_parts(redirect)[1]
+                stdin = None
+                if target is not None:
+                    path = resolve(self.word(target, state), replace(self.scope, cwd=state.cwd))
+                    stdin = state.files.get(path)
+                stdin_unknown = stdin is None
             else:
                 self._redirect(redirect, state)
         self._track_written(node, argv, redirects, stdin, state)

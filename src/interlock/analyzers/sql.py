@@ -2,10 +2,10 @@
 
 Replit's agent dropped a production database during a code freeze with plain SQL (issue 2 and
 ../shared/notes/anchors.md), so SQL handed to psql, mysql, sqlite3, redis-cli or mongosh is an
-action of its own. This first version is lexical and conservative: a small hand-written lexer
-removes comments and string contents, so ``SELECT 'DROP TABLE users'`` is harmless while
-``DROP TABLE users`` is not. PostgreSQL's own parser (pglast) replaces the keyword rules in
-issue 3; until then every rule leans towards asking.
+action of its own. PostgreSQL is read on PostgreSQL's own parse tree (pglast, issue 3:
+``sql_pg``); MySQL/MariaDB and SQLite by a small dialect-aware lexer that removes comments and
+string contents, so ``SELECT 'DROP TABLE users'`` is harmless while ``DROP TABLE users`` is not
+(sqlglot was weighed for them and not taken: docs/analyzers.md says why).
 
 Fail-closed choices, each a known evasion:
 
@@ -21,6 +21,8 @@ Fail-closed choices, each a known evasion:
 
 This module is the public facade; the work is done in private modules, one concept each:
 
+- ``sql_pg``: PostgreSQL on pglast's parse tree; ``sql_pg_rules`` (one handler per node type),
+  ``sql_pg_truth`` (is a WHERE always true?), ``sql_pg_body`` (DO blocks and function bodies);
 - ``sql_lexer``: the dialect-aware lexer and the token helpers rules use;
 - ``sql_context``: ``Ctx``, the state of one input, and how a rule makes a Finding;
 - ``sql_statements``: splitting into statements, dispatch on the first word, and the
@@ -36,6 +38,7 @@ from __future__ import annotations
 from interlock.analyzers import Scope
 from interlock.analyzers.sql_context import Ctx, dedupe
 from interlock.analyzers.sql_nosql import analyze_mongo, analyze_redis
+from interlock.analyzers.sql_pg import available, judge_pg
 from interlock.analyzers.sql_statements import judge
 from interlock.decisions import Finding
 
@@ -58,5 +61,10 @@ def analyze(sql: str, dialect: str, scope: Scope) -> list[Finding]:
         return analyze_mongo(sql, Ctx("mongodb", scope))
     if name not in DIALECTS:
         both = judge(sql, Ctx("postgres", scope)) + judge(sql, Ctx("mysql", scope))
+        if available():
+            parsed = judge_pg(sql, Ctx("postgres", scope))
+            both += [f for f in parsed if f.operation != "db.unparsed"]
         return dedupe(both)
+    if name == "postgres" and available():
+        return judge_pg(sql, Ctx(name, scope))
     return judge(sql, Ctx(name, scope))

@@ -8,7 +8,7 @@ earlier in the same input (``prepared``), instead of each rule re-deriving that 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from interlock.analyzers import Scope
 from interlock.decisions import Finding, Verdict
@@ -24,6 +24,8 @@ class Ctx:
     plpgsql: bool = False
     note: str = ""
     prepared: set[str] = field(default_factory=set)
+    routines: set[str] = field(default_factory=set)
+    """Functions and procedures created earlier in the same input: their bodies were judged."""
 
     def find(
         self,
@@ -57,6 +59,19 @@ class Ctx:
             self.plpgsql if plpgsql is None else plpgsql,
             self.note if note is None else note,
             self.prepared,
+            self.routines,
+        )
+
+    def elsewhere(self, environment: str | None, note: str) -> Ctx:
+        """The same input, run on another server (``dblink``) whose environment is given."""
+        return Ctx(
+            self.dialect,
+            replace(self.scope, environment=environment),
+            self.depth + 1,
+            False,
+            note,
+            set(),
+            set(),
         )
 
 
