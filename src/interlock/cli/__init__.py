@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "init": "interlock.cli.init:init",
     "audit": "interlock.cli.audit:audit",
     "demo": "interlock.cli.demo:demo",
+    "terraform": "interlock.cli.terraform:terraform",
 }
 
 
