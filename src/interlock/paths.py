@@ -410,6 +410,17 @@ def _through_generated(parts: list[str]) -> bool:
     return False
 
 
+_NOT_LITERAL = ("*", "?", "[", DYN)
+_GUARD_LAST = frozenset([*GUARD_HOLDERS, *(names[-1] for names in GUARD_FILES)])
+
+
+def _guard_tail(parts: list[str]) -> bool:
+    """Plain parts ending in a guard file's names, or in a folder holding them."""
+    return parts[-1] in GUARD_HOLDERS or any(
+        tuple(parts[-len(names) :]) == names for names in GUARD_FILES
+    )
+
+
 def _is_guard(path: str, scope: Scope) -> bool:
     """True for a path that is, holds or lies in the agent's guard (:data:`Place.GUARD`)."""
     # Only the parts below the project (or else the home) count: a project that lives in a
@@ -420,6 +431,13 @@ def _is_guard(path: str, scope: Scope) -> bool:
         if _within(path, base):
             parts = path[len(base) :].strip("/").split("/") if path != base else []
             break
+    if not any(ch in path for ch in _NOT_LITERAL):
+        # The common case, a plain path: set lookups (this runs for every path judged).
+        return (
+            GUARD_FOLDER in parts
+            or (bool(parts) and parts[-1] in _GUARD_LAST and _guard_tail(parts))
+            or _guards_interpreter(path)
+        )
     if any(_segment_matches(part, GUARD_FOLDER) for part in parts):
         return True
     for names in GUARD_FILES:

@@ -63,6 +63,34 @@ def redirect(operator: str, word: str, scope: Scope, evidence: str) -> list[Find
     return findings
 
 
+GUARD_VARIABLE_PREFIX = "INTERLOCK_"
+
+
+def guard_variable(name: str, scope: Scope, evidence: str) -> list[Finding]:
+    """A finding for setting one of Interlock's own variables in a command (ask).
+
+    ``INTERLOCK_CONFIG`` swaps the policy, ``INTERLOCK_AUDIT_LOG`` sends the audit log
+    elsewhere, ``INTERLOCK_ENV`` names the environment and ``INTERLOCK_RUNTIME_DIR`` the folder
+    of the warm process's socket: set where a hook or ``interlock`` inherits them, each moves
+    the guard. For ``NAME=value`` prefixes, ``export``/``declare`` and bare assignments alike.
+    """
+    if not name.startswith(GUARD_VARIABLE_PREFIX):
+        return []
+    return [
+        Finding(
+            operation="agent.guard_env",
+            summary=f"sets {name}, one of Interlock's own settings: it can change how the agent "
+            "is guarded",
+            verdict=Verdict.ASK,
+            rule="tools.guard_variable",
+            targets=(name,),
+            environment=scope.environment,
+            reversible=True,
+            evidence=evidence,
+        )
+    ]
+
+
 def _read(word: str, scope: Scope, rule: str, evidence: str) -> list[Finding]:
     from interlock.paths import Place, describe, is_credential, resolve
 
