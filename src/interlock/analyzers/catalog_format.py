@@ -74,7 +74,9 @@ def read_toml(text: str, where: str) -> dict[str, Any]:
 _TOOL_KEYS = {"names", "value_options", "env_options", "env_vars", "env_from_targets", "style",
               "abbreviations"}  # fmt: skip
 _LAUNCHER_KEYS = {"names", "value_options", "command_options", "skip", "required", "positionals",
-                  "env_options", "interpreter"}  # fmt: skip
+                  "env_options", "interpreter", "script_options", "script", "positional_is",
+                  "production"}  # fmt: skip
+_POSITIONAL_KINDS = ("host", "environment", "local")
 _RULE_KEYS = {
     "id", "tool", "operation", "summary", "verdict", "reversible", "subcommand", "any_options",
     "all_options", "none_options", "option_values", "args_any", "args_none", "ignore_case",
@@ -144,11 +146,16 @@ def read_tool(tool_id: str, raw: object, where: str) -> Tool:
 
 def read_launcher(launcher_id: str, raw: object, where: str) -> Launcher:
     r = _Reader(raw, f"{where} [launchers.{launcher_id}]", _LAUNCHER_KEYS)
+    positional_is = r.text("positional_is", "host")
+    if positional_is not in _POSITIONAL_KINDS:
+        raise ConfigError(f"{r.where}: positional_is must be one of {', '.join(_POSITIONAL_KINDS)}")
     return Launcher(
         id=launcher_id, names=r.words("names"), value_options=frozenset(r.words("value_options")),
         command_options=frozenset(r.words("command_options")), skip=r.words("skip"),
         required=r.flag("required"), positionals=r.count("positionals") or 0,
         env_options=frozenset(r.words("env_options")), interpreter=r.flag("interpreter"),
+        script_options=frozenset(r.words("script_options")), script=r.flag("script"),
+        positional_is=positional_is, production=r.flag("production"),
     )  # fmt: skip
 
 

@@ -84,6 +84,15 @@ class Launcher:
     """Positionals between the skip word and the program (the container of ``docker exec``)."""
     env_options: frozenset[str] = frozenset()
     interpreter: bool = False
+    script_options: frozenset[str] = frozenset()
+    """Options whose value is a whole shell string (``fly ssh console -C 'cmd'``)."""
+    script: bool = False
+    """The launched words are joined and parsed again as shell (``heroku run 'rm -rf x'``)."""
+    positional_is: str = "host"
+    """What the skipped positionals name: ``host`` (a container or pod: paths there are not
+    ours), ``environment`` (``aws-vault exec prod``) or ``local`` (``direnv exec .``)."""
+    production: bool = False
+    """Runs on the platform's servers: production unless the command names another."""
 
 
 @dataclass(frozen=True)

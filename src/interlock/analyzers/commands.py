@@ -13,20 +13,56 @@ Order, for ``sudo -u pg env FOO=1 bash -c 'psql -c "DROP TABLE t"'``:
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from interlock.analyzers import DYN, SimpleCommand, is_dynamic, show, unknown
 from interlock.analyzers import wrappers as wrap
 from interlock.decisions import Finding
 
-SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "fish", "ash", "busybox"})
+SHELLS = frozenset({
+    "sh", "bash", "zsh", "dash", "ksh", "mksh", "fish", "ash", "busybox", "tcsh", "csh", "nu",
+    "xonsh", "elvish", "yash", "posh", "oksh", "loksh", "rbash", "hush",
+})  # fmt: skip
 INTERPRETERS = {
     "python": "python", "node": "node", "nodejs": "node", "perl": "perl", "ruby": "ruby",
-    "php": "php", "deno": "deno", "bun": "node",
+    "php": "php", "deno": "deno", "bun": "node", "ipython": "python", "pypy": "python",
+    "py": "python", "tsx": "node", "ts-node": "node", "esno": "node", "lua": "lua",
+    "luajit": "lua", "Rscript": "r", "osascript": "applescript", "pwsh": "powershell",
+    "powershell": "powershell", "powershell.exe": "powershell", "pwsh.exe": "powershell",
 }  # fmt: skip
-CODE_FLAGS = {
-    "python": ("-c",), "node": ("-e", "--eval", "-p", "--print"), "perl": ("-e", "-E"),
-    "ruby": ("-e",), "php": ("-r",), "deno": (),
+
+
+@dataclass(frozen=True)
+class _Flags:
+    """How one interpreter's command line names its code (``python -Ic CODE``)."""
+
+    code: str = ""
+    """Short options whose value is code (``c``: ``-c CODE``, ``-Ic CODE``)."""
+    attached: bool = True
+    """Code may follow in the same word (``-c'print(1)'``); node reads ``-pe`` as two flags."""
+    values: str = ""
+    """Short options taking a value, attached or the next word (``-W ignore``)."""
+    attached_only: str = ""
+    """Short options whose value, if any, is the rest of the word (perl ``-i.bak``)."""
+    long_code: tuple[str, ...] = ()
+    long_values: tuple[str, ...] = ()
+    first_only: bool = True
+    """Only the first code option counts (python stops reading options at ``-c``)."""
+
+
+FLAGS = {
+    "python": _Flags("c", values="WXQ", long_values=("--check-hash-based-pycs",)),
+    "node": _Flags("ep", attached=False, values="rC", long_code=("--eval", "--print"),
+                   long_values=("--require", "--import", "--loader", "--experimental-loader",
+                                "--conditions", "--input-type", "--inspect-port", "--title",
+                                "--env-file", "--tsconfig")),
+    "perl": _Flags("eE", attached_only="ilIMmdDx0C", first_only=False),
+    "ruby": _Flags("e", values="rICE", attached_only="xF0iTWK", first_only=False),
+    "php": _Flags("r", values="cdfzt"),
+    "lua": _Flags("e", values="l", first_only=False),
+    "r": _Flags("e", attached=False, first_only=False),
+    "applescript": _Flags("e", attached=False, values="ls", first_only=False),
+    "deno": _Flags(),
 }  # fmt: skip
 STDIN_NAMES = ("/dev/stdin", "/proc/self/fd/0", "/dev/fd/0", "-")
 
@@ -38,9 +74,17 @@ def analyze_command(cmd: SimpleCommand) -> list[Finding]:
         from interlock.analyzers.shell import unparsed
 
         return [unparsed(cmd.text, "wrappers nested too deep")]
-    name = cmd.name
     if is_dynamic(cmd.argv[0]):
         return [_dynamic_name(cmd)]
+    from interlock.analyzers import runners
+
+    # Options that run a command (`git -c core.sshCommand=…`, `ssh -o ProxyCommand=…`) are
+    # judged on top of whatever the program itself does.
+    return runners.embedded(cmd, analyze_command) + _analyze(cmd)
+
+
+def _analyze(cmd: SimpleCommand) -> list[Finding]:
+    name = cmd.name
     written = _written_script(cmd, cmd.argv[0])
     if written is not None:
         from interlock.analyzers.shell import analyze_nested
@@ -62,14 +106,149 @@ def analyze_command(cmd: SimpleCommand) -> list[Finding]:
         from interlock.analyzers import find
 
         return find.analyze(cmd, analyze_command)
-    from interlock.analyzers import clients
+    from interlock.analyzers import catalog, clients, runners
 
     handled = clients.analyze(cmd)
     if handled is not None:
         return handled
+    ran = runners.handled(cmd, analyze_command)
+    if ran is not None:
+        return ran + catalog.match(cmd)  # `crontab -r` is still the catalog's
+    return catalog.match(cmd) + _unknown_program(cmd)
+
+
+# Programs that print, search or store their arguments: a `--` or `-e` of theirs is data.
+_DATA_PROGRAMS = frozenset(
+    [
+        "echo",
+        "printf",
+        "grep",
+        "egrep",
+        "fgrep",
+        "rg",
+        "ag",
+        "ack",
+        "jq",
+        "yq",
+        "cat",
+        "less",
+        "more",
+        "head",
+        "tail",
+        "wc",
+        "sort",
+        "uniq",
+        "cut",
+        "tr",
+        "tee",
+        "touch",
+        "mkdir",
+        "ls",
+        "stat",
+        "file",
+        "diff",
+        "cmp",
+        "comm",
+        "test",
+        "[",
+        "true",
+        "false",
+        "printenv",
+        "export",
+        "set",
+        "declare",
+        "local",
+        "readonly",
+        "man",
+        "info",
+        "help",
+        "which",
+        "whereis",
+        "type",
+        "column",
+        "fmt",
+        "fold",
+        "nl",
+        "paste",
+        "join",
+        "rev",
+        "strings",
+        "od",
+        "hexdump",
+        "xxd",
+        "base64",
+        "md5sum",
+        "sha1sum",
+        "sha256sum",
+        "cksum",
+        "date",
+        "sleep",
+        "seq",
+        "yes",
+        "logger",
+        "notify-send",
+        "say",
+        "wall",
+        "read",
+        "mapfile",
+        "getopts",
+        "shift",
+        "return",
+        "exit",
+        "cd",
+        "pushd",
+        "popd",
+        "pwd",
+        "basename",
+        "dirname",
+        "realpath",
+        "readlink",
+        "sed",
+        "gsed",
+        "awk",
+        "gawk",
+    ]
+)
+_CODE_OPTIONS = ("-c", "-e", "--command", "--exec", "--eval", "--cmd", "--run")
+
+
+def _unknown_program(cmd: SimpleCommand) -> list[Finding]:
+    """A program no catalog knows that is handed a command: judge that command.
+
+    ``frobnicate -- rm -rf ~`` and ``frobnicate --exec 'rm -rf ~'`` may well run it. Only real
+    findings count: an unreadable or dynamic value here is more likely data than code.
+    """
+    name = cmd.name
+    if name in _DATA_PROGRAMS or not cmd.argv[1:]:
+        return []
     from interlock.analyzers import catalog
 
-    return catalog.match(cmd)
+    source = catalog.hot()
+    if source.tools_for(name) or source.launchers_for(name):
+        return []
+    from interlock.analyzers.shell import analyze_nested
+
+    args = cmd.argv[1:]
+    found: list[Finding] = []
+    if "--" in args:
+        inner = args[args.index("--") + 1 :]
+        if inner and not inner[0].startswith("-"):
+            nested = replace(
+                cmd,
+                argv=inner,
+                via=(*cmd.via, name),
+                scope=replace(cmd.scope, depth=cmd.scope.depth + 1),
+            )
+            found += analyze_command(nested)
+    for index, arg in enumerate(args):
+        option, equals, value = arg.partition("=")
+        if option not in _CODE_OPTIONS or (not equals and index + 1 >= len(args)):
+            continue
+        text = value if equals else args[index + 1]
+        if not is_dynamic(text) and " " in text.strip():
+            found += analyze_nested(text, cmd.scope, cmd.scope.cwd)
+    unreadable = ("shell.unparsed", "shell.dynamic_command", "shell.opaque_code")
+    return [f for f in found if f.rule not in unreadable]
 
 
 def _written_script(cmd: SimpleCommand, word: str) -> str | None:
@@ -173,6 +352,8 @@ def _shell(cmd: SimpleCommand) -> list[Finding]:
         args = args[1:]
     if name == "eval":
         if any(is_dynamic(a) for a in args):
+            if _shell_init(cmd):
+                return []
             return [opaque(cmd, "evaluates a string that is only known at run time")]
         return analyze_nested(" ".join(args), cmd.scope, cmd.scope.cwd)
     if name in ("source", "."):
@@ -192,6 +373,8 @@ def _shell(cmd: SimpleCommand) -> list[Finding]:
             index += 1
             break
         if arg.startswith("-") and not arg.startswith("--") and "c" in arg[1:]:
+            if index + 1 < len(args) and args[index + 1] == "--":
+                index += 1  # `bash -c -- 'cmd'`: `--` ends the options, the command follows
             if index + 1 >= len(args):
                 return [opaque(cmd, "runs a shell with -c but no command")]
             script = args[index + 1]
@@ -221,23 +404,82 @@ def _shell(cmd: SimpleCommand) -> list[Finding]:
     return []
 
 
+# `eval "$(tool init bash)"`: tools that print shell setup for the user's rc file. Their output
+# is the tool's own (PATH, completions, agent sockets); asking for each is a false positive
+# every agent session hits. Program base name -> accepted first arguments.
+_SHELL_INIT: dict[str, frozenset[str]] = {
+    "direnv": frozenset({"hook"}), "ssh-agent": frozenset({"", "-s", "-c"}),
+    "pyenv": frozenset({"init", "virtualenv-init"}), "rbenv": frozenset({"init"}),
+    "nodenv": frozenset({"init"}), "goenv": frozenset({"init"}), "jenv": frozenset({"init"}),
+    "plenv": frozenset({"init"}), "starship": frozenset({"init"}), "zoxide": frozenset({"init"}),
+    "fnm": frozenset({"env"}), "mise": frozenset({"activate", "env"}),
+    "rtx": frozenset({"activate"}), "conda": frozenset({"shell.bash", "shell.zsh", "shell.fish"}),
+    "brew": frozenset({"shellenv"}), "opam": frozenset({"env"}), "atuin": frozenset({"init"}),
+    "thefuck": frozenset({"--alias"}), "dircolors": frozenset({"", "-b", "-c"}),
+    "keychain": frozenset({"--eval"}), "luarocks": frozenset({"path"}),
+    "path_helper": frozenset({"-s"}), "register-python-argcomplete": frozenset(),
+    "kubectl": frozenset({"completion"}), "gh": frozenset({"completion"}),
+    "rustup": frozenset({"completions"}), "pipenv": frozenset({"--completion"}),
+}  # fmt: skip
+
+
+def _shell_init(cmd: SimpleCommand) -> bool:
+    """``eval "$(direnv hook bash)"``: one substitution of a known shell-setup printer."""
+    from interlock.analyzers.shell import _parse
+
+    data = cmd.text.encode("utf-8", "surrogateescape")
+    root = _parse(data).root_node
+    if root.has_error or root.named_child_count != 1 or root.named_children[0].type != "command":
+        return False
+    arguments = root.named_children[0].children_by_field_name("argument")
+    if len(arguments) != 1:
+        return False
+    node = arguments[0]
+    if node.type == "string":
+        parts = [c for c in node.named_children]
+        if len(parts) != 1:
+            return False
+        node = parts[0]
+    if node.type != "command_substitution" or node.named_child_count != 1:
+        return False
+    inner = node.named_children[0]
+    if inner.type != "command":
+        return False
+    words: list[str] = []
+    for child in inner.named_children:
+        if child.type == "command_name":
+            child = child.named_children[0] if child.named_child_count == 1 else child
+        if child.type not in ("word", "raw_string"):
+            return False
+        text = data[child.start_byte : child.end_byte].decode("utf-8", "surrogateescape")
+        words.append(text.strip("'"))
+    program = words[0].rsplit("/", 1)[-1]
+    accepted = _SHELL_INIT.get(program)
+    if accepted is None:
+        return False
+    first = words[1] if len(words) > 1 else ""
+    return not accepted or first in accepted
+
+
 def _interpreter(cmd: SimpleCommand, language: str) -> list[Finding]:
     args = list(cmd.argv[1:])
-    flags = CODE_FLAGS[language]
     if language == "deno":
         if len(args) >= 2 and args[0] == "eval":
             return _code(cmd, language, args[1])
         return []
-    for index, arg in enumerate(args):
-        perl_code = language == "perl" and arg.startswith("-") and not arg.startswith("--")
-        if perl_code and arg[-1] in "eE" and index + 1 < len(args):
-            return _code(cmd, language, args[index + 1])
-        if arg in flags and index + 1 < len(args):
-            return _code(cmd, language, args[index + 1])
-        for flag in flags:
-            if len(flag) == 2 and arg.startswith(flag) and len(arg) > 2 and arg[1] != "-":
-                return _code(cmd, language, arg[2:])
-        if arg == "-m" or not arg.startswith("-"):
+    if language == "powershell":
+        return _powershell(cmd)
+    flags = FLAGS[language]
+    codes: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        index += 1
+        if arg == "--" or arg == "-" or not arg.startswith("-"):
+            if codes:
+                break
+            if arg == "--":
+                continue
             if arg == "-":
                 return _stdin_code(cmd, language) or []
             written = _written_script(cmd, arg)
@@ -248,8 +490,80 @@ def _interpreter(cmd: SimpleCommand, language: str) -> list[Finding]:
             from interlock.analyzers import catalog
 
             return catalog.match(cmd)
+        if arg.startswith("--"):
+            name, equals, value = arg.partition("=")
+            if name in flags.long_code or name in flags.long_values:
+                if not equals:
+                    value = args[index] if index < len(args) else ""
+                    index += 1
+                if name in flags.long_code:
+                    codes.append(value)
+            if codes and flags.first_only:
+                break
+            continue
+        if language == "python" and arg == "-m":
+            from interlock.analyzers import catalog
+
+            return catalog.match(cmd)
+        for position in range(1, len(arg)):
+            letter, rest = arg[position], arg[position + 1 :]
+            if letter in flags.code:
+                if rest and flags.attached:
+                    codes.append(rest)
+                else:
+                    codes.append(args[index] if index < len(args) else "")
+                    index += 1
+                break
+            if letter in flags.values:
+                index += 0 if rest else 1
+                break
+            if letter in flags.attached_only:
+                break
+        if codes and flags.first_only:
+            break
+    if codes:
+        return _code(cmd, language, "\n".join(codes))
     found = _stdin_code(cmd, language)
     return found or []
+
+
+_PS_COMMAND = ("-command", "-c")
+_PS_ENCODED = ("-encodedcommand", "-enc", "-e", "-ec")
+_PS_VALUES = ("-executionpolicy", "-ep", "-ex", "-workingdirectory", "-wd", "-outputformat",
+              "-of", "-o", "-inputformat", "-if", "-windowstyle", "-w", "-version", "-v",
+              "-configurationname", "-psconsolefile", "-settingsfile", "-custompipename",
+              "-ssh", "-configurationfile")  # fmt: skip
+
+
+def _powershell(cmd: SimpleCommand) -> list[Finding]:
+    """``pwsh -Command …`` (any unique prefix, any case), ``-EncodedCommand`` (base64 UTF-16)."""
+    args = list(cmd.argv[1:])
+    for index, arg in enumerate(args):
+        lowered = arg.lower()
+        if not lowered.startswith("-"):
+            if cmd.name.startswith("pwsh") or lowered.endswith(".ps1"):
+                return []  # a script file, as `bash script.sh`
+            return _code(cmd, "powershell", " ".join(args[index:]))
+        if lowered in _PS_ENCODED or (len(lowered) > 3 and "-encodedcommand".startswith(lowered)):
+            import base64
+            import binascii
+
+            try:
+                code = base64.b64decode(args[index + 1]).decode("utf-16-le")
+            except (IndexError, ValueError, binascii.Error, UnicodeDecodeError):
+                return [opaque(cmd, "runs encoded PowerShell that does not decode")]
+            hidden = opaque(cmd, "runs PowerShell hidden in base64 (-EncodedCommand)")
+            return [hidden, *_code(cmd, "powershell", code)]
+        if lowered in _PS_COMMAND or (len(lowered) > 2 and "-command".startswith(lowered)):
+            rest = args[index + 1 :]
+            if rest == ["-"]:
+                return _stdin_code(cmd, "powershell") or []
+            return _code(cmd, "powershell", " ".join(rest)) if rest else []
+        if lowered in ("-file", "-f"):
+            return []
+        if lowered in _PS_VALUES:
+            args[index + 1 : index + 2] = ["-"] * min(1, len(args) - index - 1)
+    return _stdin_code(cmd, "powershell") or []
 
 
 _AWK_SYSTEM = re.compile(r"""\bsystem\s*\(\s*(?:"((?:[^"\\]|\\.)*)"|([^)]*))\)""")

@@ -13,7 +13,9 @@ from typing import Literal, cast
 from interlock.analyzers import SimpleCommand, show
 from interlock.decisions import Finding, Verdict
 
-Language = Literal["python", "node", "perl", "ruby", "php", "deno"]
+Language = Literal[
+    "python", "node", "perl", "ruby", "php", "deno", "lua", "r", "applescript", "powershell"
+]
 
 
 def findings(
@@ -85,6 +87,19 @@ def findings(
                 from interlock.analyzers import http
 
                 out.extend(http.analyze(effect.method or "GET", effect.target, {}, "", cmd.scope))
+        elif effect.kind == "api":
+            out.append(
+                Finding(
+                    operation="api.delete",
+                    summary=f"calls {effect.target or detail} through an SDK client ({detail})",
+                    verdict=Verdict.ASK,
+                    rule=f"interpreter.{language}.api_delete",
+                    targets=(effect.target,) if effect.target else (),
+                    environment=cmd.scope.environment,
+                    reversible=False,
+                    evidence=cmd.text,
+                )
+            )
         else:
             out.append(_opaque(cmd, f"runs {language} code that cannot be inspected ({detail})"))
     return out

@@ -13,8 +13,10 @@ from typing import Literal
 
 __all__ = ["Effect", "EffectKind", "Language", "sql_dialect"]
 
-Language = Literal["python", "node", "perl", "ruby", "php", "deno"]
-EffectKind = Literal["delete", "shell", "sql", "http", "write", "opaque"]
+Language = Literal[
+    "python", "node", "perl", "ruby", "php", "deno", "lua", "r", "applescript", "powershell"
+]
+EffectKind = Literal["delete", "shell", "sql", "http", "write", "opaque", "api"]
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,8 @@ class Effect:
 
     kind: EffectKind
     target: str | None = None
-    """Path, shell command, SQL text or URL; None when the code does not spell it out."""
+    """Path, shell command, SQL text, URL or API call (``delete_bucket(Bucket='x')``); None
+    when the code does not spell it out."""
     recursive: bool = False
     """For ``delete``: a whole tree (``shutil.rmtree``, ``rm -rf``-like options)."""
     method: str | None = None

@@ -299,6 +299,16 @@ class _PyScanner:
                     detail="pymongo:drop_database",
                 )
             )
+        elif attr.startswith(_API_DELETES):
+            # `boto3.client("rds").delete_db_instance(…)`, `s3.delete_bucket(…)`,
+            # `ec2.terminate_instances(…)`: an SDK client deleting what it manages.
+            shown = ", ".join(
+                f"{k}={v!r}" if k else repr(v)
+                for k, v in [(None, self.value(a)) for a in args]
+                + [(k, self.value(v)) for k, v in kwargs.items()]
+                if v is not None
+            )
+            self.effects.append(Effect("api", f"{attr}({shown})", detail=name or attr))
 
     def shell_text(self, name: str, args: list[object], kwargs: dict[str, object]) -> str | None:
         if name.startswith(("os.execl", "os.spawnl")):
@@ -326,6 +336,9 @@ class _PyScanner:
             shell = self.value(kwargs.get("shell"))
             return str(value[0]) if shell is True and value else shlex.join(str(v) for v in value)
         return value if isinstance(value, str) else None
+
+
+_API_DELETES = ("delete_", "drop_", "terminate_", "destroy_", "purge_")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ This is the public facade; the work is done in modules behind it:
   string literals (and the code inside ``${…}`` / ``#{…}`` interpolations).
 - :mod:`.interp_calls`: reads calls from those tokens and turns them into effects.
 - :mod:`.interp_tables`: which calls do what, per language (data).
+- :mod:`.interp_misc`: Lua, R, AppleScript and PowerShell, each read by a small reader of its own.
 
 Fail closed: an argument that is not a literal gives an effect whose ``target`` is None (the
 shell analyzer asks), code that builds code (``eval(x)``, ``exec(x)``, ``require(x)``) is an
@@ -36,4 +37,8 @@ def scan(language: Language, code: str) -> list[Effect]:
     """The effects of ``code`` run by ``language``'s interpreter, in source order."""
     if language == "python":
         return scan_python(code)
+    if language in ("lua", "r", "applescript", "powershell"):
+        from interlock.analyzers.interp_misc import scan_misc
+
+        return scan_misc(language, code)
     return scan_tokens(language, code)

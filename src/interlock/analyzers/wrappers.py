@@ -32,10 +32,26 @@ class Spec:
     """Positionals before the wrapped command (``timeout DURATION cmd``)."""
     assignments: bool = False
     """``NAME=value`` words before the command are environment (``env``, ``sudo``)."""
+    pairs: frozenset[str] = frozenset()
+    """Options that take two values (``bwrap --bind SRC DEST``)."""
+    no_skip_after: frozenset[str] = frozenset()
+    """Options that replace the skipped positional (``taskset -c 0 cmd`` has no mask word)."""
 
 
-def _spec(options: str = "", skip: int = 0, assignments: bool = False) -> Spec:
-    return Spec(frozenset(options.split()), skip, assignments)
+def _spec(
+    options: str = "",
+    skip: int = 0,
+    assignments: bool = False,
+    pairs: str = "",
+    no_skip_after: str = "",
+) -> Spec:
+    return Spec(
+        frozenset(options.split()),
+        skip,
+        assignments,
+        frozenset(pairs.split()),
+        frozenset(no_skip_after.split()),
+    )
 
 
 SPECS: dict[str, Spec] = {
@@ -53,7 +69,7 @@ SPECS: dict[str, Spec] = {
     "time": _spec("-f --format -o --output"),
     "stdbuf": _spec("-i --input -o --output -e --error"),
     "chrt": _spec("-p", skip=1),
-    "taskset": _spec("-c", skip=1),
+    "taskset": _spec("", skip=1, no_skip_after="-c --cpu-list"),
     "unbuffer": _spec(),
     "setsid": _spec(),
     "flock": _spec("-w --timeout -E --conflict-exit-code", skip=1),
@@ -76,6 +92,47 @@ SPECS: dict[str, Spec] = {
     "runuser": _spec("-u --user -g --group -c --command"),
     "npx": _spec("-p --package -c --call"),
     "uvx": _spec("--from --with -p --python"),
+    # Namespaces, sandboxes, privilege and service managers: each runs the command after its
+    # options (red-team 2025: every one of these walked past a list of eight).
+    "nsenter": _spec("-t --target -S --setuid -G --setgid -Z"),
+    "systemd-run": _spec("-u --unit -p --property --description --slice -E --setenv -M "
+                         "--machine -H --host --uid --gid --nice --working-directory "
+                         "--on-active --on-boot --on-startup --on-unit-active "
+                         "--on-unit-inactive --on-calendar --on-clock-change --timer-property "
+                         "--path-property --socket-property --service-type --json"),
+    "unshare": _spec("-R --root -w --wd -S --setuid -G --setgid --map-user --map-group "
+                     "--map-users --map-groups --propagation --setgroups"),
+    "pkexec": _spec("-u --user"),
+    "run0": _spec("-u --user -g --group --unit --property --description --slice --nice "
+                  "-D --chdir --setenv --background --machine"),
+    "fakeroot": _spec("-l --lib --faked -s -i -b"),
+    "bwrap": _spec("--args --userns --userns2 --pidns --uid --gid --hostname --chdir "
+                   "--unsetenv --lock-file --sync-fd --remount-ro --exec-label --file-label "
+                   "--proc --dev --tmpfs --mqueue --dir --seccomp --add-seccomp-fd "
+                   "--block-fd --userns-block-fd --info-fd --json-status-fd --cap-add "
+                   "--cap-drop --perms --size --chmod --argv0",
+                   pairs="--setenv --bind --bind-try --dev-bind --dev-bind-try --ro-bind "
+                         "--ro-bind-try --file --bind-data --ro-bind-data --symlink --bind-fd "
+                         "--ro-bind-fd --overlay-src --tmp-overlay --ro-overlay"),
+    "setpriv": _spec("--reuid --regid --ruid --euid --rgid --egid --groups --inh-caps "
+                     "--ambient-caps --bounding-set --securebits --selinux-label "
+                     "--apparmor-profile --pdeathsig --landlock-access --landlock-rule "
+                     "--seccomp-filter"),
+    "coproc": _spec(),
+    "busybox": _spec(),
+    "cross-env": _spec(assignments=True),
+    "cross-env-shell": _spec(assignments=True),
+    "envdir": _spec(skip=1),
+    "envchain": _spec(skip=1),
+    "catchsegv": _spec(),
+    "eatmydata": _spec(),
+    "faketime": _spec("-f", skip=1),
+    "numactl": _spec("-i --interleave -N --cpunodebind -C --physcpubind -m --membind "
+                     "-p --preferred -l"),
+    "prlimit": _spec("-p --pid -o --output"),
+    "cgexec": _spec("-g"),
+    "sg": _spec(skip=1),
+    "newgrp": _spec(),
 }  # fmt: skip
 
 # Options after which a wrapper reads no command (``command -v rm`` only prints a path).
@@ -93,6 +150,10 @@ def unwrap(cmd: SimpleCommand) -> Unwrapped | None:
         return Unwrapped()
     if name in ("ssh", "su", "runuser", "script", "watch"):
         return _string_runner(name, args, spec, cmd)
+    if name == "coproc" and "{" in args[:2]:
+        args = args[args.index("{") + 1 :]  # `coproc NAME { cmd; }`: the body is the command
+    if name == "sg" and len(args) >= 2 and args[1] in ("-c", "--command"):
+        return Unwrapped(script=" ".join(args[2:3]))
     assignments: list[tuple[str, str]] = []
     positionals_skipped = 0
     index = 0
@@ -124,7 +185,13 @@ def unwrap(cmd: SimpleCommand) -> Unwrapped | None:
             takes_value = option in spec.value_options or (
                 len(option) > 2 and not option.startswith("--") and option[:2] in spec.value_options
             )
-            if takes_value and not attached and option in spec.value_options:
+            if option in spec.no_skip_after:
+                positionals_skipped = spec.positional_skip  # `taskset -c 0 cmd`: no mask word
+                index += 1 if attached else 2
+                continue
+            if option in spec.pairs:
+                index += 3 if not attached else 2
+            elif takes_value and not attached and option in spec.value_options:
                 index += 2
             else:
                 index += 1
@@ -137,6 +204,10 @@ def unwrap(cmd: SimpleCommand) -> Unwrapped | None:
         if positionals_skipped < spec.positional_skip:
             positionals_skipped += 1
             index += 1
+            if name == "flock" and index < len(args) and args[index] in ("-c", "--command"):
+                # `flock /tmp/l -c 'cmd'`: the command is a shell string after the lock file.
+                script = args[index + 1] if index + 1 < len(args) else ""
+                return Unwrapped(script=script, scope=scope)
             continue
         break
     inner = tuple(args[index:])
@@ -174,7 +245,8 @@ def _string_runner(name: str, args: list[str], spec: Spec, cmd: SimpleCommand) -
     index = 0
     while index < len(args):
         arg = args[index]
-        if arg in ("-c", "--command") and name in ("su", "runuser", "script"):
+        cluster = arg.startswith("-") and not arg.startswith("--") and arg.endswith("c")
+        if (arg == "--command" or cluster) and name in ("su", "runuser", "script"):
             command = args[index + 1] if index + 1 < len(args) else ""
             index += 2
             continue
@@ -187,6 +259,8 @@ def _string_runner(name: str, args: list[str], spec: Spec, cmd: SimpleCommand) -
         positionals.append(arg)
         index += 1
     if name == "ssh":
+        if positionals[1:2] == ["--"]:
+            del positionals[1]  # `ssh host -- cmd`
         if len(positionals) < 2:
             return Unwrapped()  # an interactive login: nothing to judge
         host = positionals[0].rsplit("@", 1)[-1]
