@@ -216,3 +216,19 @@ def test_appending_unknown_text_to_a_written_script_keeps_what_was_known() -> No
     assert shell("echo 'rm -rf /' > x.sh; echo $X >> x.sh; bash x.sh").verdict is Verdict.DENY
     assert shell("echo 'ls' > x.sh; echo $X >> x.sh; bash x.sh").verdict is Verdict.ASK
     assert shell("echo 'ls' > x.sh; echo pwd >> x.sh; bash x.sh").verdict is Verdict.ALLOW
+
+
+# -- found by fuzzing: tree-sitter-bash segfaults on `{` and a 4-byte UTF-8 sequence -----------
+
+
+def test_brace_then_four_byte_character_does_not_kill_the_process() -> None:
+    # tree-sitter-bash#337: SIGSEGV on Linux. A hook killed by a signal does not deny, so this
+    # is a way past the guard, not only a crash. Repeated: the read is out of bounds, and
+    # whether it faults depends on the memory layout.
+    for _ in range(50):
+        assert shell("{\U000e5b06").verdict is Verdict.ASK  # an unclosed group
+        assert shell("d{\U000e5b06\x07J3S").verdict is Verdict.ALLOW  # an unknown program
+        assert shell("echo {\U00031860,b}").verdict is Verdict.ALLOW
+    assert shell("rm -rf {\U0001f642,/}").verdict is Verdict.DENY
+    assert shell("rm -rf /\U0001f642").verdict is Verdict.DENY
+    assert shell('git commit -m "feat: \U0001f389 release"').verdict is Verdict.ALLOW
