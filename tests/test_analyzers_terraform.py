@@ -133,7 +133,7 @@ def test_recovery_entry_limited_to_its_types() -> None:
 def test_force_destroy_bucket() -> None:
     bucket = change("aws_s3_bucket.logs", ["delete"], {"bucket": "logs", "force_destroy": True})
     (f,) = analyze(plan_of(bucket), SCOPE)
-    assert "a storage bucket, and force_destroy is true: every object in it" in f.summary
+    assert "a storage bucket, and force_destroy is true: everything in it is deleted" in f.summary
     assert decide_plan(plan_of(bucket), env="production").verdict is Verdict.DENY
 
 
@@ -368,6 +368,22 @@ DATA_TYPES = {
 def test_data_bearing_types(kind: str, noun: str) -> None:
     (f,) = analyze(plan_of(change(f"{kind}.x", ["delete"])), SCOPE)
     assert f.reversible is False and f", {noun}" in f.summary
+
+
+@pytest.mark.parametrize(
+    ("kind", "loss"),
+    [
+        ("aws_kms_key", "an encryption key: whatever was encrypted with it can no longer be read"),
+        ("kubernetes_namespace_v1", "a Kubernetes namespace: everything in it"),
+        ("aws_ebs_volume", "a volume: its data is lost"),
+        ("ovh_cloud_project_database", "probably a database: any data it holds is lost"),
+    ],
+)
+def test_the_reason_says_what_is_lost(kind: str, loss: str) -> None:
+    (f,) = analyze(plan_of(change(f"{kind}.x", ["delete"])), SCOPE)
+    assert f.summary == f"destroys {kind}.x, {loss}" or f.summary.startswith(
+        f"destroys {kind}.x, {loss}"
+    )
 
 
 @pytest.mark.parametrize(

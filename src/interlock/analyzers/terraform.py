@@ -52,6 +52,16 @@ class Kind:
     noun: str
     backup: bool = False
     guessed: bool = False
+    loss: str = ""
+
+    @property
+    def lost(self) -> str:
+        """What goes with it, for a reason without more specific notes."""
+        if self.loss:
+            return self.loss
+        if self.backup:
+            return "the backups it holds are lost"
+        return "any data it holds is lost" if self.guessed else "its data is lost"
 
 
 @dataclass(frozen=True)
@@ -102,7 +112,14 @@ def catalog() -> Catalog:
         raise ConfigError(f"catalogs/terraform.toml is not valid TOML: {exc}") from None
     try:
         kinds = tuple(
-            (Kind(noun=str(k["noun"]), backup=bool(k.get("backup", False))), _strings(k["types"]))
+            (
+                Kind(
+                    noun=str(k["noun"]),
+                    backup=bool(k.get("backup", False)),
+                    loss=str(k.get("loss", "")),
+                ),
+                _strings(k["types"]),
+            )
             for k in data["kinds"]
         )
         guess = data["guess"]
@@ -238,7 +255,7 @@ def _finding(
     if notes:
         summary += ", and " + "; ".join(notes)
     elif kind is not None:
-        summary += ": the backups it holds are lost" if kind.backup else ": its data is lost"
+        summary += f": {kind.lost}"
     others = [b for b in backups if b != address]
     if kind is not None and not kind.backup and others:
         summary += f"; this plan also deletes backups ({', '.join(others[:3])})"
@@ -327,7 +344,7 @@ def _safeguards_off(rc: Mapping[str, Any], context: _PlanContext, lost: list[str
     return [
         Finding(
             operation="safeguard.disable",
-            summary=f"turns off {name.replace('_', ' ')} on {address}: a later delete "
+            summary=f"{_switch_text(name)} on {address}: a later delete "
             f"would not be stopped or recoverable{also}",
             verdict=Verdict.ASK,
             rule="terraform.safeguard_off",
@@ -338,6 +355,15 @@ def _safeguards_off(rc: Mapping[str, Any], context: _PlanContext, lost: list[str
         )
         for name in switched
     ]
+
+
+def _switch_text(name: str) -> str:
+    words = name.replace("_", " ")
+    if name in _RETENTION:
+        return f"sets {words} to 0 (no backups kept)"
+    if name in ("skip_final_snapshot", "delete_automated_backups", "force_destroy"):
+        return f"sets {name} to true"
+    return f"turns off {words}"
 
 
 def _versioning(values: Mapping[str, Any]) -> str | None:
