@@ -335,11 +335,7 @@ def _graphql_field(
     name = field.name
     shown = f"{name} (as {field.alias})" if field.alias else name
     args = field.arguments
-    known_api = provider is not None and (
-        provider.safe_graphql
-        or any(o.provider == provider.name and o.graphql for o in catalog.operations)
-    )
-    if provider is not None and known_api:
+    if provider is not None and catalog.speaks_graphql(provider):
         how = f"runs {provider.name}'s {shown}"
         matched = [o for o in catalog.graphql(provider.name, name) if o.requirements_met(args)]
         if matched:
