@@ -261,10 +261,20 @@ def test_chdir_goes_to_every_terraform_call(
     assert all(c["args"][0] == "-chdir=infra" for c in calls(fake)) and len(calls(fake)) == 3
 
 
+def test_terraform_option_names_only_terraform_programs(
+    fake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    use_plan(tmp_path, monkeypatch, CREATE)
+    assert main(["terraform", "--terraform", "/bin/sh"]) == 1
+    assert calls(fake) == [] and "must name a Terraform program" in capfd.readouterr().err
+    monkeypatch.setenv("INTERLOCK_TERRAFORM", str(tmp_path / "bin" / "terraform"))
+    assert main(["terraform"]) == 0  # the full path of a program named terraform is fine
+
+
 def test_missing_terraform_is_an_error(
     fake: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["terraform", "--terraform", str(tmp_path / "nope")]) == 1
+    assert main(["terraform", "--terraform", str(tmp_path / "nope" / "terraform")]) == 1
     assert "not on PATH" in capfd.readouterr().err
 
 
@@ -341,3 +351,47 @@ def test_check_batch_terraform_plan(
     rows = {r["id"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
     assert rows["drop"]["decision"] == "ask" and rows["create"]["decision"] == "allow"
     assert rows["bad"]["decision"] == "deny"  # not decidable: fail closed
+
+
+# --- the shell hand-off: what the hook says about terraform commands -----------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "terraform apply plan.out",
+        "terraform apply -auto-approve tfplan",
+        "terraform destroy",
+        "terraform apply -auto-approve",
+        "terraform apply -destroy",
+        "tofu apply -input=false prod.tfplan",
+    ],
+)
+def test_shell_terraform_applies_ask_and_are_denied_in_production(command: str) -> None:
+    from interlock.actions import ShellAction
+    from interlock.config import Policy
+    from interlock.engine import decide
+
+    policy = Policy(project_root="/srv/app", home="/home/dev")
+    for env, verdict in (("development", "ask"), ("production", "deny")):
+        action = ShellAction(command=command, env=env, cwd="/srv/app")
+        assert decide(action, policy).verdict.value == verdict, (command, env)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "terraform plan -out=plan.out",
+        "terraform show -json plan.out",
+        "interlock terraform --env staging -- -var-file=staging.tfvars",
+        "interlock terraform apply plan.out",
+    ],
+)
+def test_shell_look_alikes_are_allowed(command: str) -> None:
+    from interlock.actions import ShellAction
+    from interlock.config import Policy
+    from interlock.engine import decide
+
+    policy = Policy(project_root="/srv/app", home="/home/dev")
+    action = ShellAction(command=command, env="production", cwd="/srv/app")
+    assert decide(action, policy).verdict.value == "allow"

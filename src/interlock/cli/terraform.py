@@ -42,6 +42,7 @@ from interlock.errors import InterlockError
 # `apply` with a saved plan takes only these options (always in -name or -name=value form).
 APPLY_OPTIONS = ("-auto-approve", "-input", "-lock", "-lock-timeout", "-no-color", "-parallelism")
 SUBCOMMANDS = ("plan", "apply", "destroy")
+PROGRAMS = ("terraform", "tofu", "opentofu")
 
 
 class TerraformWrapperError(InterlockError):
@@ -166,6 +167,11 @@ def terraform(
       interlock terraform apply saved.tfplan
     """
     globals_, sub, rest = split_args(args)
+    if Path(binary).name not in PROGRAMS:
+        # The hook allows `interlock terraform …`; it must not become a way to run any program.
+        raise TerraformWrapperError(
+            f"--terraform must name a Terraform program ({', '.join(PROGRAMS)}), not {binary!r}"
+        )
     program = shutil.which(binary)
     if program is None:
         raise TerraformWrapperError(f"{binary} is not on PATH", hint="use --terraform PATH")
