@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-from interlock.analyzers import SimpleCommand, is_dynamic, show, unknown
+from interlock.analyzers import SimpleCommand, is_dynamic
 from interlock.decisions import Finding
 
 _SQL_CLIENTS = {
@@ -22,21 +22,16 @@ _SQL_CLIENTS = {
 }  # fmt: skip
 _HTTP_CLIENTS = frozenset({"curl", "wget", "http", "https", "xh", "xhs", "curlie"})
 
-# Options that carry SQL, per client; and options that name the host.
-_SQL_OPTIONS = {"-c", "--command", "-e", "--execute", "--eval", "-x", "--query", "-q"}
-_FILE_OPTIONS = {"-f", "--file", "--init", "--source"}
-_HOST_OPTIONS = {"-h", "--host", "--hostname", "-u", "--uri", "--url", "-d", "--dbname"}
-_VALUE_OPTIONS = _SQL_OPTIONS | _FILE_OPTIONS | _HOST_OPTIONS | {
-    "-p", "--port", "-U", "--username", "-n", "-a", "--user", "-P", "-D", "--database",
-    "-W", "--set", "-v", "--variable", "-o", "--output", "-S", "--socket", "--tls-cert",
-}  # fmt: skip
+# How each database client reads its options, and where it connects: sql_clients.
 
 
 def analyze(cmd: SimpleCommand) -> list[Finding] | None:
     """Findings when ``cmd`` is a database or HTTP client, None when it is neither."""
     name = cmd.name
     if name in _SQL_CLIENTS:
-        return _sql_client(cmd, _SQL_CLIENTS[name])
+        from interlock.analyzers import sql_clients
+
+        return sql_clients.analyze(cmd, _SQL_CLIENTS[name])
     if name in _HTTP_CLIENTS:
         return _http_client(cmd)
     return None
@@ -62,90 +57,6 @@ def _hostname(url: str) -> str | None:
         return urlsplit(url).hostname
     except ValueError:
         return None
-
-
-def _sql_client(cmd: SimpleCommand, dialect: str) -> list[Finding]:
-    from interlock.analyzers import sql
-
-    args = list(cmd.argv[1:])
-    statements: list[str] = []
-    files: list[str] = []
-    host: str | None = None
-    positionals: list[str] = []
-    index = 0
-    while index < len(args):
-        arg = args[index]
-        option, eq, attached = arg.partition("=")
-        value = attached if eq else (args[index + 1] if index + 1 < len(args) else "")
-        step = 1 if eq else 2
-        if option in _SQL_OPTIONS and dialect != "redis":
-            statements.append(value)
-        elif option in _FILE_OPTIONS and dialect != "redis":
-            files.append(value)
-        elif option in ("-h", "--host", "--hostname", "--uri", "--url") or (
-            option in ("-d", "--dbname") and "://" in value
-        ):
-            host = value
-        elif option in _VALUE_OPTIONS:
-            pass
-        elif option.startswith("-") and len(option) > 1:
-            if option.startswith("-c") and dialect == "postgres" and len(option) > 2:
-                statements.append(option[2:])
-            step = 1
-        else:
-            positionals.append(arg)
-            step = 1
-        index += step
-    if positionals and "://" in positionals[0]:
-        host = positionals[0]
-    cmd = _environment(cmd, host)
-    if dialect == "redis":
-        text = " ".join(positionals)
-        if not positionals:
-            return _stdin_sql(cmd, dialect)
-        return (
-            sql.analyze(text, dialect, cmd.scope)
-            if not is_dynamic(text)
-            else [_opaque_sql(cmd, "sends a Redis command only known at run time")]
-        )
-    if dialect == "sqlite" and len(positionals) >= 2:
-        statements.append(" ".join(positionals[1:]))
-    findings: list[Finding] = []
-    for statement in statements:
-        if is_dynamic(statement):
-            findings.append(_opaque_sql(cmd, "runs SQL that is only known at run time"))
-        else:
-            findings.extend(sql.analyze(statement, dialect, cmd.scope))
-    for path in files:
-        if path not in ("-", "/dev/stdin"):
-            findings.append(
-                _opaque_sql(cmd, f"runs the SQL in {show(path)}, which Interlock did not read")
-            )
-        else:
-            findings.extend(_stdin_sql(cmd, dialect))
-    if not statements and not files:
-        findings.extend(_stdin_sql(cmd, dialect))
-    return findings
-
-
-def _stdin_sql(cmd: SimpleCommand, dialect: str) -> list[Finding]:
-    from interlock.analyzers import sql
-
-    if cmd.stdin is not None:
-        return sql.analyze(cmd.stdin, dialect, cmd.scope)
-    if cmd.stdin_unknown:
-        return [_opaque_sql(cmd, f"pipes SQL that cannot be inspected into {cmd.name}")]
-    return []  # an interactive session: each statement typed later is not seen here
-
-
-def _opaque_sql(cmd: SimpleCommand, what: str) -> Finding:
-    return unknown(
-        what,
-        rule="sql.opaque",
-        operation="db.unparsed",
-        environment=cmd.scope.environment,
-        evidence=cmd.text,
-    )
 
 
 def _http_client(cmd: SimpleCommand) -> list[Finding]:
