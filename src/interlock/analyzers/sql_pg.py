@@ -82,6 +82,8 @@ def parse_and_walk(sql: str, ctx: Ctx, *, expression: bool = False) -> list[Find
 
     if not sql.strip():
         return []
+    if ctx.depth > MAX_DEPTH:
+        return judge_pg(sql, ctx)  # says it is nested too deeply
     text = f"SELECT {sql}" if expression else sql
     try:
         tree = json.loads(parser.parse_sql_json(text))

@@ -68,6 +68,11 @@ def _on(arg: Any) -> bool:
     """An option's argument read as a boolean: ``ANALYZE``, ``ANALYZE true``, ``(FULL 1)``."""
     if arg is True:
         return True
+    kind, f = unwrap(arg)
+    if kind == "Boolean":
+        return bool(f.get("boolval", False))
+    if kind == "Integer":
+        return bool(f.get("ival", 0))
     value = truth(arg)
     if value is None:
         kind, f = unwrap(arg)
