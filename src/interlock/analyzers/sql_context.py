@@ -75,6 +75,17 @@ class Ctx:
         )
 
 
+def too_deep(sql: str, ctx: Ctx) -> Finding:
+    """SQL inside SQL (DO bodies, EXECUTE 'text', dblink) nested past the limit: ask."""
+    return ctx.find(
+        "db.unparsed",
+        "runs SQL nested too deeply to follow",
+        "sql.too_deep",
+        short(sql),
+        floor=Verdict.ASK,
+    )
+
+
 def short(text: str, limit: int = 160) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -26,7 +26,7 @@ import json
 from functools import cache
 from typing import Any
 
-from interlock.analyzers.sql_context import Ctx, dedupe, short
+from interlock.analyzers.sql_context import Ctx, dedupe, short, too_deep
 from interlock.analyzers.sql_lexer import lex
 from interlock.analyzers.sql_meta import on_meta
 from interlock.decisions import Finding, Verdict
@@ -50,15 +50,7 @@ def judge_pg(sql: str, ctx: Ctx) -> list[Finding]:
     from interlock.analyzers.sql_statements import judge
 
     if ctx.depth > MAX_DEPTH:
-        return [
-            ctx.find(
-                "db.unparsed",
-                "runs SQL nested too deeply to follow",
-                "sql.too_deep",
-                short(sql),
-                floor=Verdict.ASK,
-            )
-        ]
+        return [too_deep(sql, ctx)]
     toks = lex(sql, "postgres", False)[0] if "\\" in sql else []  # psql commands: a backslash
     findings: list[Finding] = []
     start = 0

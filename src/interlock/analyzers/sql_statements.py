@@ -18,7 +18,7 @@ escapes, and the findings of both readings kept: ``standard_conforming_strings``
 
 from __future__ import annotations
 
-from interlock.analyzers.sql_context import Ctx, dedupe, short
+from interlock.analyzers.sql_context import Ctx, dedupe, short, too_deep
 from interlock.analyzers.sql_destructive import on_alter, on_dml, on_drop, on_grant, on_truncate
 from interlock.analyzers.sql_lexer import (
     Tok,
@@ -48,15 +48,7 @@ _MAX_DEPTH = 3
 def judge(sql: str, ctx: Ctx) -> list[Finding]:
     """Every statement of ``sql`` judged; also used for DO bodies and prepared text."""
     if ctx.depth > _MAX_DEPTH:
-        return [
-            ctx.find(
-                "db.unparsed",
-                "runs SQL nested too deeply to follow",
-                "sql.too_deep",
-                short(sql),
-                floor=Verdict.ASK,
-            )
-        ]
+        return [too_deep(sql, ctx)]
     findings = _pass(sql, ctx, escapes=ctx.dialect == "mysql")
     if "\\'" in sql or '\\"' in sql:
         other = _pass(sql, ctx, escapes=ctx.dialect != "mysql")
