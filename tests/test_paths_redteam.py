@@ -177,9 +177,6 @@ def test_guard_variables_ask_and_others_do_not() -> None:
         assert tools.guard_variable(name, SCOPE, "x") == []
 
 
-@pytest.mark.xfail(
-    reason="needs shell.py/commands.py to call tools.guard_variable for every assignment"
-)
 @pytest.mark.parametrize(
     "command",
     [
@@ -247,7 +244,6 @@ def test_append_is_milder_than_truncate_only_outside_the_project() -> None:
     assert differs == {Place.OUTSIDE}
 
 
-@pytest.mark.xfail(reason="needs shell.py: _redirect (and the `<` branch) to call tools.redirect")
 @pytest.mark.parametrize(
     ("command", "verdict"),
     [

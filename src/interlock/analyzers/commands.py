@@ -74,13 +74,17 @@ def analyze_command(cmd: SimpleCommand) -> list[Finding]:
         from interlock.analyzers.shell import unparsed
 
         return [unparsed(cmd.text, "wrappers nested too deep")]
-    if is_dynamic(cmd.argv[0]):
-        return [_dynamic_name(cmd)]
     from interlock.analyzers import runners
+
+    # `INTERLOCK_CONFIG=/tmp/x.toml cmd` moves the guard: ask. An unwrapped command carries its
+    # wrappers' assignments too; those were judged once, by the outermost command or _follow.
+    guard = [] if cmd.via else _guard_variables(cmd.assignments, cmd)
+    if is_dynamic(cmd.argv[0]):
+        return [*guard, _dynamic_name(cmd)]
 
     # Options that run a command (`git -c core.sshCommand=…`, `ssh -o ProxyCommand=…`) are
     # judged on top of whatever the program itself does.
-    return runners.embedded(cmd, analyze_command) + _analyze(cmd)
+    return guard + runners.embedded(cmd, analyze_command) + _analyze(cmd)
 
 
 def _analyze(cmd: SimpleCommand) -> list[Finding]:
@@ -284,14 +288,21 @@ def _program(name: str) -> str:
     return stripped if stripped in INTERPRETERS else name
 
 
+def _guard_variables(assignments: tuple[tuple[str, str], ...], cmd: SimpleCommand) -> list[Finding]:
+    from interlock.analyzers import tools
+
+    return [f for name, _ in assignments for f in tools.guard_variable(name, cmd.scope, cmd.text)]
+
+
 def _follow(result: wrap.Unwrapped, outer: SimpleCommand) -> list[Finding]:
+    guard = _guard_variables(result.assignments, outer)  # `env INTERLOCK_CONFIG=… cmd`
     if result.script is not None:
         from interlock.analyzers.shell import analyze_nested
 
         scope = result.scope or outer.scope
-        return analyze_nested(result.script, scope, scope.cwd)
+        return guard + analyze_nested(result.script, scope, scope.cwd)
     if not result.argv:
-        return []
+        return guard
     inner = replace(
         outer,
         argv=result.argv,
@@ -305,7 +316,7 @@ def _follow(result: wrap.Unwrapped, outer: SimpleCommand) -> list[Finding]:
 
     if len(inner.via) > MAX_NESTING:  # `sudo ` 5,000 times overflowed the stack (red-team)
         return [unparsed(outer.text, f"more than {MAX_NESTING} wrappers around one command")]
-    return analyze_command(inner)
+    return guard + analyze_command(inner)
 
 
 def _dynamic_name(cmd: SimpleCommand) -> Finding:

@@ -27,9 +27,9 @@ from functools import lru_cache
 
 from tree_sitter import Language, Node, Parser, Tree
 
-from interlock.analyzers import DYN, Scope, SimpleCommand, encode, show, unknown
+from interlock.analyzers import DYN, Scope, SimpleCommand, encode, unknown
 from interlock.config import MAX_INPUT_BYTES
-from interlock.decisions import Finding, Verdict
+from interlock.decisions import Finding
 
 MAX_DEPTH = 8
 """Nested ``bash -c`` / ``eval`` levels followed before giving up with ``ask``."""
@@ -287,6 +287,9 @@ class _Walker:
         if name_node is None:
             return
         name = self.text(name_node)
+        from interlock.analyzers import tools
+
+        self.findings.extend(tools.guard_variable(name, self.scope, _short(self.text(node))))
         value = "" if value_node is None else self.word(value_node, state)
         if name in _KNOWN_VARIABLES or name.isidentifier():
             state.variables[name] = value if len(value) <= MAX_VALUE else DYN
@@ -423,6 +426,7 @@ class _Walker:
                     path = resolve(self.word(target, state), replace(self.scope, cwd=state.cwd))
                     stdin = state.files.get(path)
                 stdin_unknown = stdin is None
+                self._redirect(redirect, state)  # `cat < ~/.aws/credentials` reads a secret
             else:
                 self._redirect(redirect, state)
         self._track_written(node, argv, redirects, stdin, state)
@@ -501,30 +505,19 @@ class _Walker:
         return None
 
     def _redirect(self, node: Node, state: _State) -> None:
-        operator, target = _redirect_parts(node)
-        if target is None or (operator not in (">", ">|", "&>", "&>>") and operator != ">"):
-            return
-        if operator == "&>>":
-            return
-        path = self.word(target, state)
-        if path.isdigit() or path == "-":
-            return
-        from interlock.paths import WRITE_VERDICT, describe, place_of
+        """``> f``, ``>> f``, ``&>> f``, ``< f``: judged as the file tools' writes and reads
+        (:func:`.tools.redirect`), so ``>> /etc/passwd`` is as bad as ``> /etc/passwd``."""
+        from interlock.analyzers import tools
 
-        place = place_of(path, replace(self.scope, cwd=state.cwd))
-        verdict = WRITE_VERDICT[place]
-        if verdict is Verdict.ALLOW:
+        operator, target = _redirect_parts(node)
+        if target is None:
             return
-        self.findings.append(
-            Finding(
-                operation="fs.overwrite",
-                summary=f"overwrites {describe(path, place)} with a `{operator}` redirection",
-                verdict=verdict,
-                rule="fs.redirect_truncate",
-                targets=(show(path),),
-                environment=self.scope.environment,
-                reversible=False,
-                evidence=_short(self.text(node.parent or node)),
+        self.findings.extend(
+            tools.redirect(
+                operator,
+                self.word(target, state),
+                replace(self.scope, cwd=state.cwd),
+                _short(self.text(node.parent or node)),
             )
         )
 
