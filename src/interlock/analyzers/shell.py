@@ -141,7 +141,15 @@ class _State:
     """Files this script wrote with known content, by absolute path."""
 
     def fork(self) -> _State:
-        return _State(cwd=self.cwd, variables=dict(self.variables), files=self.files)
+        # Standard input goes with it: `curl … | (sh)` and `curl … | echo "$(sh)"` read the
+        # pipe as surely as `curl … | sh` (a subshell allowed what the plain form asked).
+        return _State(
+            cwd=self.cwd,
+            variables=dict(self.variables),
+            stdin=self.stdin,
+            stdin_unknown=self.stdin_unknown,
+            files=self.files,
+        )
 
 
 # Node types whose children are walked in order, sharing state (cd and assignments carry on).
@@ -299,11 +307,44 @@ class _Walker:
         redirects = [c for c in node.children if c is not body]
         if body is not None and body.type == "command":
             self._command(body, state, redirects)
-        else:
+            return
+        # `{ sh; } <<< 'rm -rf ~'`, `(bash) < x.sh`: the group's commands read that input. The
+        # group shares the rest of the state (a `cd` in it carries on), so only stdin is swapped.
+        outer = state.stdin, state.stdin_unknown
+        state.stdin, state.stdin_unknown = self._input(redirects, state, *outer)
+        try:
             if body is not None:
                 self.visit(body, state)
-            for redirect in redirects:
+        finally:
+            state.stdin, state.stdin_unknown = outer
+
+    def _input(
+        self, redirects: list[Node], state: _State, stdin: str | None, stdin_unknown: bool
+    ) -> tuple[str | None, bool]:
+        """Judge each redirection; return what standard input becomes (text, unknown)."""
+        for redirect in redirects:
+            body = _heredoc_body(redirect, self)
+            if body is not None:
+                stdin, stdin_unknown = body, False
+                if redirect.type == "heredoc_redirect" and _heredoc_expands(redirect, self):
+                    self._substitutions(redirect, state)
+            elif redirect.type == "herestring_redirect":
+                literal = self._herestring(redirect, state)
+                stdin, stdin_unknown = literal, literal is None
+            elif _redirect_parts(redirect)[0] == "<":
+                # `psql < cleanup.sql`: input from a file; known only if written just before.
+                from interlock.paths import resolve
+
+                target = _redirect_parts(redirect)[1]
+                stdin = None
+                if target is not None:
+                    path = resolve(self.word(target, state), replace(self.scope, cwd=state.cwd))
+                    stdin = state.files.get(path)
+                stdin_unknown = stdin is None
+                self._redirect(redirect, state)  # `cat < ~/.aws/credentials` reads a secret
+            else:
                 self._redirect(redirect, state)
+        return stdin, stdin_unknown
 
     def _pipeline(self, node: Node, state: _State) -> None:
         producer: Node | None = None
@@ -407,28 +448,7 @@ class _Walker:
             # `echo $a $a $a …` with a long $a: judge what fits, the rest is unknown.
             argv = _within(argv, 4 * MAX_VALUE)
             self.findings.append(unparsed(self.text(node), "its words expand to too much text"))
-        for redirect in redirects:
-            body = _heredoc_body(redirect, self)
-            if body is not None:
-                stdin, stdin_unknown = body, False
-                if redirect.type == "heredoc_redirect" and _heredoc_expands(redirect, self):
-                    self._substitutions(redirect, state)
-            elif redirect.type == "herestring_redirect":
-                literal = self._herestring(redirect, state)
-                stdin, stdin_unknown = literal, literal is None
-            elif _redirect_parts(redirect)[0] == "<":
-                # `psql < cleanup.sql`: input from a file; known only if written just before.
-                from interlock.paths import resolve
-
-                target = _redirect_parts(redirect)[1]
-                stdin = None
-                if target is not None:
-                    path = resolve(self.word(target, state), replace(self.scope, cwd=state.cwd))
-                    stdin = state.files.get(path)
-                stdin_unknown = stdin is None
-                self._redirect(redirect, state)  # `cat < ~/.aws/credentials` reads a secret
-            else:
-                self._redirect(redirect, state)
+        stdin, stdin_unknown = self._input(redirects, state, stdin, stdin_unknown)
         self._track_written(node, argv, redirects, stdin, state)
         scope = replace(self.scope, cwd=state.cwd)
         simple = SimpleCommand(
