@@ -118,3 +118,103 @@ def test_literal_input_to_a_subshell_is_judged(command: str) -> None:
 )
 def test_subshells_reading_a_pipe_that_run_no_code_stay_allowed(command: str) -> None:
     assert shell(command).verdict is Verdict.ALLOW
+
+
+# -- 3. a confirmation prompt answered from standard input ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "yes | terraform apply",
+        "echo yes | terraform apply",
+        "terraform apply <<< yes",
+        "printf 'yes\\n' | tofu apply",
+        "yes | sudo terraform -chdir=infra apply",
+        "cat answers.txt | terraform apply",
+        "terraform apply < answers.txt",
+        "yes | (terraform apply)",
+        "echo c | git clean -fdi",
+    ],
+)
+def test_an_answered_prompt_is_judged_as_skipped(command: str) -> None:
+    decision = shell(command)
+    assert decision.verdict is Verdict.ASK
+    assert "answered by piped input" in decision.reasons[0].message
+
+
+@pytest.mark.parametrize("command", ["yes | terraform apply", "echo yes | terraform destroy"])
+def test_an_answered_prompt_in_production_is_deny(command: str) -> None:
+    assert shell(command, env="production").verdict is Verdict.DENY
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "terraform apply",
+        "echo no | terraform apply",
+        "terraform apply < /dev/null",
+        "yes | terraform plan",
+        "yes | terraform fmt",
+        "git clean -fdi",
+        "yes | head -3",
+        "yes | bash",
+    ],
+)
+def test_prompts_a_person_answers_stay_allowed(command: str) -> None:
+    assert shell(command).verdict is Verdict.ALLOW
+
+
+def test_yes_output_is_known_text() -> None:
+    assert shell("yes 'rm -rf ~' | sh").verdict is Verdict.DENY
+
+
+PROMPT_CASES = [
+    (
+        ("terraform", "-chdir=x", "apply"),
+        "yes\n",
+        ("terraform", "-chdir=x", "apply", "-auto-approve"),
+    ),
+    (
+        ("terraform", "destroy", "-target=a.b"),
+        "y\n",
+        ("terraform", "destroy", "-auto-approve", "-target=a.b"),
+    ),
+    (
+        ("terragrunt", "run-all", "apply"),
+        "y\n",
+        ("terragrunt", "run-all", "apply", "-auto-approve"),
+    ),
+    (
+        ("gcloud", "sql", "instances", "delete", "db1"),
+        "y\n",
+        ("gcloud", "sql", "instances", "delete", "--quiet", "db1"),
+    ),
+    (("az", "group", "delete", "-n", "rg"), "y\n", ("az", "group", "delete", "--yes", "-n", "rg")),
+    (("apt-get", "remove", "nginx"), "Y\n", ("apt-get", "remove", "-y", "nginx")),
+    (("git", "clean", "-fdi"), "c\n", ("git", "clean", "-fd")),
+    (("git", "clean", "-f", "--interactive"), "1\n", ("git", "clean", "-f")),
+]
+
+
+@pytest.mark.parametrize(("argv", "stdin", "expected"), PROMPT_CASES)
+def test_every_prompt_entry_rewrites(
+    argv: tuple[str, ...], stdin: str, expected: tuple[str, ...]
+) -> None:
+    from interlock.analyzers import Scope, SimpleCommand, prompts
+    from interlock.config import Policy
+    from tests.conftest import HOME, PROJECT
+
+    scope = Scope(policy=Policy(project_root=PROJECT, home=HOME), cwd=PROJECT, environment=None)
+    cmd = SimpleCommand(argv=argv, text=" ".join(argv), scope=scope, stdin=stdin)
+    answered = prompts.answered(cmd)
+    assert answered is not None and answered.argv == expected
+    assert answered.stdin is None and not answered.stdin_unknown
+    assert prompts.answered(SimpleCommand(argv=argv, text="", scope=scope)) is None
+
+
+def test_every_prompt_entry_has_a_case() -> None:
+    from interlock.analyzers import prompts
+
+    tested = {case[0][0] for case in PROMPT_CASES}
+    assert all(set(p.names) & tested for p in prompts.PROMPTS)

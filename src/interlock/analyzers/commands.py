@@ -81,6 +81,12 @@ def analyze_command(cmd: SimpleCommand) -> list[Finding]:
     guard = [] if cmd.via else _guard_variables(cmd.assignments, cmd)
     if is_dynamic(cmd.argv[0]):
         return [*guard, _dynamic_name(cmd)]
+    from interlock.analyzers import prompts
+
+    # `yes | terraform apply` is `terraform apply -auto-approve`: the input answers the prompt.
+    answered = prompts.answered(cmd)
+    if answered is not None:
+        return guard + prompts.explain(analyze_command(answered))
 
     # Options that run a command (`git -c core.sshCommand=…`, `ssh -o ProxyCommand=…`) are
     # judged on top of whatever the program itself does.

@@ -339,7 +339,7 @@ class _Walker:
                 stdin = None
                 if target is not None:
                     path = resolve(self.word(target, state), replace(self.scope, cwd=state.cwd))
-                    stdin = state.files.get(path)
+                    stdin = "" if path == "/dev/null" else state.files.get(path)
                 stdin_unknown = stdin is None
                 self._redirect(redirect, state)  # `cat < ~/.aws/credentials` reads a secret
             else:
@@ -416,6 +416,9 @@ class _Walker:
             return " ".join(words) + "\n"
         if name == "printf" and argv and "%" not in argv[0]:
             return _printf(argv[0])
+        if name == "yes":
+            # Endless copies of one line; one stands for them (`yes | terraform apply`).
+            return (" ".join(argv) if argv else "y") + "\n"
         if incoming is not None and name in ("base64", "xxd", "cat", "tr", "rev"):
             return _decode(name, argv, incoming)
         if name == "cat" and not argv and node.type == "redirected_statement":
