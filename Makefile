@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(CURDIR)/$(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test eval bench lint format clean venv
+.PHONY: run test eval bench lint format clean venv e2e-clients
 
 venv: $(STAMP)
 
@@ -22,9 +22,22 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/interlock demo
 
-## test: lint, type-check and the whole test suite
-test: $(STAMP) lint
-	$(PY) -m pytest
+## test: lint, type-check and the whole test suite, the real agent CLIs included (docs/e2e.md)
+test: $(STAMP) lint e2e-clients
+	INTERLOCK_E2E=require INTERLOCK_E2E_DIR=$(E2E_DIR) $(PY) -m pytest --durations=5
+
+# The agent CLIs the end-to-end suite runs, pinned in tests/e2e/clients.txt, installed with npm
+# into $(E2E_DIR) (git-ignored) once per version.
+E2E_DIR ?= $(CURDIR)/.cache/e2e
+e2e-clients:
+	@command -v npm > /dev/null || { echo "the end-to-end suite needs node and npm (https://nodejs.org)" >&2; exit 1; }
+	@grep -v '^#' tests/e2e/clients.txt | while read -r name package version bin; do \
+	  [ -n "$$name" ] || continue; \
+	  dir="$(E2E_DIR)/$$name-$$version"; \
+	  [ -x "$$dir/node_modules/.bin/$$bin" ] && continue; \
+	  echo "installing $$package@$$version into $$dir"; \
+	  npm install --prefix "$$dir" --no-audit --no-fund --loglevel=error "$$package@$$version" || exit 1; \
+	done
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests eval bench

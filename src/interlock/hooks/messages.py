@@ -36,9 +36,12 @@ def deny_text(result: HookResult) -> str:
 
 
 def ask_text(result: HookResult) -> str:
+    # Claude Code shows this in its dialog, and hands it to the model when the answer is no or
+    # when no one can answer (``claude -p`` treats an ask as a block): both need the way out.
     return (
         f"Interlock asks a person to confirm: {result.message} [rule {result.rule}]. "
-        f"{explain_hint(result)}."
+        "Without a person's yes it is not run; a person can run it themselves if it is really "
+        f"intended. {explain_hint(result)}."
     )
 
 
