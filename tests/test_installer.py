@@ -224,12 +224,18 @@ def test_installed_command_runs_the_hook(project: Path, home: Path) -> None:
     assert b"Interlock denied this" in proc.stderr
 
 
-def test_cli_init_prints_the_codex_trust_step_and_undoes(project: Path) -> None:
+def test_cli_init_prints_the_codex_trust_step_and_undoes(
+    project: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("CODEX_HOME", raising=False)
     runner = CliRunner()
     result = runner.invoke(init, ["--agent", "codex", "--project", str(project)])
-    assert result.exit_code == 0, result.output
+    # Installed, but doctor (run at the end) finds the hook untrusted: exit 1 until trusted.
+    assert result.exit_code == 1, result.output
     assert "added" in result.output
     assert "/hooks" in result.output and "trust" in result.output
+    assert "Codex CLI: NOT PROTECTED" in result.output
     result = runner.invoke(init, ["--undo", "--project", str(project)])
     assert result.exit_code == 0, result.output
     assert not (project / ".codex").exists()

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "policy": "interlock.cli.policy:policy",
     "hook": "interlock.cli.hook:hook",
     "init": "interlock.cli.init:init",
+    "doctor": "interlock.cli.doctor:doctor",
     "audit": "interlock.cli.audit:audit",
     "demo": "interlock.cli.demo:demo",
     "terraform": "interlock.cli.terraform:terraform",

@@ -2,6 +2,10 @@
 
 The work is in :mod:`interlock.installer`; this module parses options and prints what was
 done and what a person still has to do (Codex runs no hook nobody has trusted, silently).
+It ends by running `interlock doctor` for the agents it installed and exits with doctor's
+status: 0 when the hook is in force for each of them, 1 when something still stands in the way
+(for Codex and Gemini that is normal right after a first install: the hook or the folder must
+be trusted, and doctor says how). ``--no-doctor`` skips the check and exits 0.
 """
 
 from __future__ import annotations
@@ -43,7 +47,16 @@ NOTES = {
     show_default=True,
     help="The project folder.",
 )
-def init(agents: tuple[str, ...], user: bool, undo: bool, project: Path) -> None:
+@click.option("--no-doctor", is_flag=True, help="Do not run `interlock doctor` at the end.")
+@click.pass_context
+def init(
+    ctx: click.Context,
+    agents: tuple[str, ...],
+    user: bool,
+    undo: bool,
+    project: Path,
+    no_doctor: bool,
+) -> None:
     """Merge the Interlock hook into Claude Code, Cursor, Codex and Gemini CLI settings."""
     from interlock import installer
 
@@ -68,3 +81,12 @@ def init(agents: tuple[str, ...], user: bool, undo: bool, project: Path) -> None
         elif agent in NOTES:
             click.echo(NOTES[agent])
     click.echo("Undo with `interlock init --undo" + (" --user`." if user else "`."))
+    if no_doctor:
+        return
+    from interlock.doctor import diagnose
+
+    click.echo("\nChecking with `interlock doctor`:")
+    report = diagnose(project, agents=tuple(dict.fromkeys(installed)))
+    for text, colour in report.lines()[1:]:
+        click.secho(text, fg=colour)
+    ctx.exit(report.exit_code)
