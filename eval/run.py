@@ -268,6 +268,18 @@ def report_json(total: Tally, per_category: dict[str, Tally], results: Sequence[
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
+def _take_the_machine_out() -> None:
+    """The caller's AWS_PROFILE, DOCKER_HOST or kube context must not change the result: the
+    shell analyzer reads them (interlock.analyzers.catalog_env), so they are cleared here."""
+    import os
+
+    from interlock.analyzers.catalog_env import PROCESS_VARIABLES
+
+    for name in PROCESS_VARIABLES:
+        os.environ.pop(name, None)
+    os.environ["KUBECONFIG"] = os.devnull
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -281,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.category:
         cases = [c for c in cases if c["category"] in args.category]
+    _take_the_machine_out()
     total, per_category, results = evaluate(cases)
     report = report_json if args.json else report_text
     print(report(total, per_category, results))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from interlock.actions import ShellAction
@@ -17,6 +19,16 @@ HOME = "/home/dev"
 def _no_daemon(monkeypatch: pytest.MonkeyPatch) -> None:
     """Hook processes a test starts decide in-process unless the test is about the daemon."""
     monkeypatch.setenv("INTERLOCK_DAEMON", "0")
+
+
+@pytest.fixture(autouse=True)
+def _no_machine_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The agent's AWS_PROFILE, DOCKER_HOST or kube context must not decide a test's verdict."""
+    from interlock.analyzers.catalog_env import PROCESS_VARIABLES
+
+    for name in PROCESS_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KUBECONFIG", os.devnull)
 
 
 @pytest.fixture

@@ -97,8 +97,10 @@ def test_environment_from_options_and_assignments() -> None:
     assert f.environment == "production"
     (f,) = catalog.match(command("rake db:reset RAILS_ENV=staging"))
     assert f.environment == "staging"
+    (f,) = catalog.match(command("rake db:drop", environment="staging"))
+    assert f.environment == "staging"  # a local tool: the scope's environment when none is named
     (f,) = catalog.match(command("railway volume delete vol-7", environment="staging"))
-    assert f.environment == "staging"  # the scope's environment when the command names none
+    assert f.environment == "unknown"  # a remote one: the agent's environment says nothing of it
 
 
 def test_dynamic_paths_are_at_least_ask() -> None:

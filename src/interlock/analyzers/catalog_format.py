@@ -72,16 +72,17 @@ def read_toml(text: str, where: str) -> dict[str, Any]:
 
 
 _TOOL_KEYS = {"names", "value_options", "env_options", "env_vars", "env_from_targets", "style",
-              "abbreviations"}  # fmt: skip
+              "abbreviations", "remote", "env_kinds", "endpoint_options", "endpoint_vars",
+              "remote_flags", "local_programs", "local_contexts", "kubeconfig"}  # fmt: skip
 _LAUNCHER_KEYS = {"names", "value_options", "command_options", "skip", "required", "positionals",
                   "env_options", "interpreter", "script_options", "script", "positional_is",
-                  "production"}  # fmt: skip
+                  "production", "exports"}  # fmt: skip
 _POSITIONAL_KINDS = ("host", "environment", "local")
 _RULE_KEYS = {
     "id", "tool", "operation", "summary", "verdict", "reversible", "subcommand", "any_options",
     "all_options", "none_options", "option_values", "args_any", "args_none", "ignore_case",
     "min_args", "max_args", "skip_positionals", "targets", "target_options", "path_prefixes",
-    "places", "fallback", "match", "no_match",
+    "places", "fallback", "remote", "match", "no_match",
 }  # fmt: skip
 _REQUIRED = ("id", "tool", "operation", "summary", "verdict", "match", "no_match")
 
@@ -136,12 +137,41 @@ def read_tool(tool_id: str, raw: object, where: str) -> Tool:
     names = r.words("names")
     if not names:
         raise ConfigError(f"{r.where}: names must list at least one program name")
+    value_options = frozenset(r.words("value_options"))
+    env_options, env_vars = frozenset(r.words("env_options")), r.words("env_vars")
+    endpoint_options, endpoint_vars = (
+        frozenset(r.words("endpoint_options")),
+        r.words("endpoint_vars"),
+    )
+    for group, key in ((env_options, "env_options"), (endpoint_options, "endpoint_options")):
+        if group - value_options:
+            missing = ", ".join(sorted(group - value_options))
+            raise ConfigError(f"{r.where}: {key} {missing} must also be in value_options")
     return Tool(
-        id=tool_id, names=names, value_options=frozenset(r.words("value_options")),
-        env_options=frozenset(r.words("env_options")), env_vars=r.words("env_vars"),
-        env_from_targets=r.flag("env_from_targets"), style=style,
-        abbreviations=r.flag("abbreviations"),
+        id=tool_id, names=names, value_options=value_options, env_options=env_options,
+        env_vars=env_vars, env_from_targets=r.flag("env_from_targets"), style=style,
+        abbreviations=r.flag("abbreviations"), remote=r.flag("remote"),
+        env_kinds=_env_kinds(r, {*env_options, *env_vars, *endpoint_options, *endpoint_vars}),
+        endpoint_options=endpoint_options, endpoint_vars=endpoint_vars,
+        remote_flags=frozenset(r.words("remote_flags")), local_programs=r.words("local_programs"),
+        local_contexts=r.words("local_contexts"), kubeconfig=r.flag("kubeconfig"),
     )  # fmt: skip
+
+
+def _env_kinds(r: _Reader, named: set[str]) -> tuple[tuple[str, str], ...]:
+    """``env_kinds = { "--profile" = "aws_profile" }``: each key an environment option or
+    variable of the tool, each value a kind of :mod:`interlock.environments` (or ``any``)."""
+    from interlock.environments import KINDS
+
+    raw = r.raw.get("env_kinds", {})
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise ConfigError(f"{r.where}: env_kinds must map options or variables to kinds")
+    for key, kind in raw.items():
+        if key not in named:
+            raise ConfigError(f"{r.where}: env_kinds names {key!r}, not an env or endpoint option")
+        if kind not in KINDS and kind != "any":
+            raise ConfigError(f"{r.where}: env_kinds.{key} must be one of {', '.join(KINDS)}, any")
+    return tuple(raw.items())
 
 
 def read_launcher(launcher_id: str, raw: object, where: str) -> Launcher:
@@ -156,6 +186,7 @@ def read_launcher(launcher_id: str, raw: object, where: str) -> Launcher:
         env_options=frozenset(r.words("env_options")), interpreter=r.flag("interpreter"),
         script_options=frozenset(r.words("script_options")), script=r.flag("script"),
         positional_is=positional_is, production=r.flag("production"),
+        exports=r.text("exports") if "exports" in r.raw else None,
     )  # fmt: skip
 
 
@@ -205,6 +236,7 @@ def read_rule(raw: object, index: int, where: str, tools: dict[str, Tool]) -> Ru
     reversible = r.raw.get("reversible")
     if reversible is not None and not isinstance(reversible, bool):
         raise ConfigError(f"{r.where}: reversible must be true or false")
+    remote = r.flag("remote") if "remote" in r.raw else None
     summary = r.text("summary")
     try:
         summary.format(targets="", place="", subcommand="")
@@ -230,7 +262,7 @@ def read_rule(raw: object, index: int, where: str, tools: dict[str, Tool]) -> Ru
             o for group in _alternatives(r.words("target_options")) for o in group
         ),
         path_prefixes=r.words("path_prefixes"), places=frozenset(places),
-        fallback=r.flag("fallback"), examples=_examples(r.raw["match"], r.where),
+        fallback=r.flag("fallback"), remote=remote, examples=_examples(r.raw["match"], r.where),
         counter_examples=no_match, source=where,
     )  # fmt: skip
 

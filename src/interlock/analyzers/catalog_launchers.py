@@ -68,7 +68,13 @@ def launched(cmd: SimpleCommand, catalog: Source) -> list[Finding]:
             outer = replace(scope, depth=cmd.scope.depth)
             findings += analyze_nested(launch.script, outer, scope.cwd)
             continue
-        nested = replace(cmd, argv=launch.argv, via=(*cmd.via, cmd.name), scope=scope)
+        assignments = cmd.assignments
+        if launcher.exports and launch.environment:
+            # `aws-vault exec staging -- aws s3 rb …`: the inner aws runs with that profile.
+            assignments = (*assignments, (launcher.exports, launch.environment))
+        nested = replace(
+            cmd, argv=launch.argv, via=(*cmd.via, cmd.name), scope=scope, assignments=assignments
+        )
         findings += analyze_command(nested)  # bounded: it asks beyond its nesting limit
         if any(x.interpreter for x in catalog.launchers_for(nested.name)):
             findings += launched(nested, catalog)  # `uv run python manage.py flush`

@@ -2,8 +2,8 @@
 
 Split from catalog.py (STYLE.md §1). This part only knows how command lines are shaped:
 options versus positionals (``--opt=value``, ``-rf`` clusters, ``--``, Go-style
-``-auto-approve``), subcommands, where the environment is named (``--context prod``,
-``RAILS_ENV=production``) and how paths are judged (:mod:`interlock.paths`). A rule matches the
+``-auto-approve``), subcommands and how paths are judged (:mod:`interlock.paths`); which
+environment a finding is in is :mod:`.catalog_env`'s. A rule matches the
 parsed command line, never the raw string (peers.md §b.2: dcg#132, dcg#170), so
 ``git commit -m 'push --force main'`` is a commit.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from interlock.analyzers import SimpleCommand, is_dynamic, show
+from interlock.analyzers.catalog_env import NAMED_ENVS, environment
 from interlock.analyzers.catalog_model import Rule, Source, Tool, glob_any
 from interlock.config import Policy
 from interlock.decisions import Finding, Verdict
@@ -28,7 +29,6 @@ from interlock.paths import (
 
 __all__ = ["Parsed", "env_name", "parse_args", "rule_findings"]
 
-_NAMED_ENVS = {"staging": "staging", "stage": "staging", "development": "development"}
 _HELP = frozenset({"--help", "-help", "--version", "-version"})
 
 
@@ -135,30 +135,11 @@ def _rule_matches(rule: Rule, parsed: Parsed, tool: Tool) -> tuple[str, ...] | N
     return rest
 
 
-def _environment(cmd: SimpleCommand, tool: Tool, parsed: Parsed, targets: list[str]) -> str | None:
-    """The environment the command names (production first), else the scope's."""
-    policy = cmd.scope.policy
-    names: list[str] = []
-    for name, value in parsed.options:
-        if value is not None and name in tool.env_options:
-            names.append(value)
-    pairs = list(cmd.assignments)
-    pairs += [(w.split("=", 1)[0], w.split("=", 1)[1]) for w in parsed.positionals if "=" in w]
-    names += [value for key, value in pairs if key in tool.env_vars]
-    if tool.env_from_targets:
-        names += targets
-    found = [e for e in (env_name(n, policy) for n in names) if e]
-    for environment in found:
-        if policy.is_production(environment):
-            return environment
-    return found[0] if found else cmd.scope.environment
-
-
 def env_name(name: str, policy: Policy) -> str | None:
     """The environment a context, profile, project or host name belongs to, if any."""
     if not name or is_dynamic(name):
         return None
-    return policy.environment_of(name) or _NAMED_ENVS.get(name.lower())
+    return policy.environment_of(name) or NAMED_ENVS.get(name.lower())
 
 
 def _is_remote(word: str) -> bool:
@@ -244,7 +225,9 @@ def _finding(
         verdict=verdict,
         rule=rule.id,
         targets=tuple(targets),
-        environment=_environment(cmd, tool, parsed, [*targets, *rest]),
+        environment=environment(
+            cmd, tool, rule, parsed.options, parsed.positionals, [*targets, *rest]
+        ),
         reversible=rule.reversible,
         evidence=cmd.text,
     )

@@ -32,6 +32,25 @@ class Tool:
     env_from_targets: bool = False
     style: str = "gnu"
     abbreviations: bool = False
+    remote: bool = False
+    """Acts on remote resources: when nothing names their environment, it is ``unknown``."""
+    env_kinds: tuple[tuple[str, str], ...] = ()
+    """(option or variable, kind of identifier) for :func:`interlock.environments.resolve`."""
+    endpoint_options: frozenset[str] = frozenset()
+    """Options whose value is the server (``--endpoint-url``, ``-H``): loopback means local."""
+    endpoint_vars: tuple[str, ...] = ()
+    remote_flags: frozenset[str] = frozenset()
+    """Flags that make an otherwise local command act remotely (``supabase db reset --linked``)."""
+    local_programs: tuple[str, ...] = ()
+    """Names of the tool that always talk to this machine (``awslocal``)."""
+    local_contexts: tuple[str, ...] = ()
+    """Context names (globs) that are this machine (``kind-*``, ``minikube``)."""
+    kubeconfig: bool = False
+    """Reads the kubeconfig's current context when no option names a context."""
+
+    def kind_of(self, name: str, default: str = "any") -> str:
+        """The kind of identifier an environment option or variable carries."""
+        return next((kind for key, kind in self.env_kinds if key == name), default)
 
 
 @dataclass(frozen=True)
@@ -60,6 +79,8 @@ class Rule:
     path_prefixes: tuple[str, ...] = ()
     places: frozenset[str] = frozenset()
     fallback: bool = False
+    remote: bool | None = None
+    """Overrides the tool's ``remote`` (``kubectl config delete-context`` edits a local file)."""
     examples: tuple[tuple[str, Verdict | None], ...] = ()
     counter_examples: tuple[str, ...] = ()
     source: str = ""
@@ -93,6 +114,9 @@ class Launcher:
     ours), ``environment`` (``aws-vault exec prod``) or ``local`` (``direnv exec .``)."""
     production: bool = False
     """Runs on the platform's servers: production unless the command names another."""
+    exports: str | None = None
+    """The variable the launched program sees the environment value in (``aws-vault exec
+    PROFILE``: ``AWS_PROFILE``), so its own environment look-up finds it."""
 
 
 @dataclass(frozen=True)
