@@ -32,6 +32,10 @@ def test_destructive_command_exit_2(box: Sandbox) -> None:  # noqa: F811
     assert result.code == 2
     assert result.stdout == ""
     assert "Interlock denied this" in result.stderr
+    # Codex appends ". Command: <cmd>" itself.
+    assert result.stderr.endswith(
+        "see why; a person can run it themselves if it is really intended\n"
+    )
 
 
 def test_argv_command_is_joined_and_judged(box: Sandbox) -> None:  # noqa: F811

@@ -25,6 +25,7 @@ def stopped(result: ToolResult) -> None:
     assert "Interlock" in result.text, result
     assert "[rule " in result.text, result
     assert WAY_OUT in result.text.replace("A person can run it themselves", WAY_OUT), result
+    assert ".." not in result.text.replace("...", ""), result  # Codex adds ". Command: …"
 
 
 def audited(box: Sandbox, command: str) -> dict[str, Any]:

@@ -105,4 +105,9 @@ def patch_actions(text: str, cwd: str, actor: Actor) -> list[Action]:
 
 
 def render(result: HookResult) -> Rendered:
-    return exit2_render(result, "Codex")
+    rendered = exit2_render(result, "Codex")
+    # Codex hands the model "Command blocked by PreToolUse hook: <stderr>. Command: <cmd>":
+    # without our final period the model reads one, not "why.. Command" (seen end to end).
+    if rendered.stderr.endswith(".\n"):
+        return Rendered(rendered.exit_code, rendered.stdout, rendered.stderr[:-2] + "\n")
+    return rendered
