@@ -159,3 +159,18 @@ def test_disabled_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not client.enabled()
     monkeypatch.setenv("INTERLOCK_DAEMON", "1")
     assert client.enabled()
+
+
+def test_the_fingerprint_watches_catalog_subfolders(tmp_path: Path) -> None:
+    """A provider catalog edited under catalogs/providers/ makes a running daemon stale."""
+    from interlock.analyzers.catalog_format import CATALOG_DIR
+    from interlock.hooks import daemon
+
+    watched = {path for path, _, _ in daemon.fingerprint()}
+    providers = {str(p) for p in (CATALOG_DIR / "providers").glob("*.toml")}
+    assert providers and providers <= watched
+    (tmp_path / "providers" / "__pycache__").mkdir(parents=True)
+    for name in ("a.toml", "providers/b.toml", "providers/__pycache__/c.pyc"):
+        (tmp_path / name).write_text("")
+    found = sorted(daemon.catalog_files(str(tmp_path)))
+    assert found == [str(tmp_path / "a.toml"), str(tmp_path / "providers" / "b.toml")]

@@ -8,7 +8,7 @@ time: a call takes about 2 ms, while forking a child per call cost 10 ms (copy-o
 warm interpreter), half the latency budget.
 
 The daemon exits when idle for ``INTERLOCK_DAEMON_IDLE`` seconds (default 900), and as soon as
-any of its source files or catalogs changes on disk (it answers that call "stale", so the
+any of its source files or catalogs (subfolders included) changes on disk (it answers that call "stale", so the
 client decides in-process with the new code). The socket is created 0600 in a 0700 folder.
 """
 
@@ -62,9 +62,7 @@ def fingerprint() -> tuple[tuple[str, int, int], ...]:
         for m in list(sys.modules.values())
         if getattr(m, "__file__", None) and str(m.__file__).startswith(root)
     ]
-    catalogs = os.path.join(root, "analyzers", "catalogs")
-    with contextlib.suppress(OSError):
-        files += [os.path.join(catalogs, n) for n in os.listdir(catalogs)]
+    files += catalog_files(os.path.join(root, "analyzers", "catalogs"))
     out = []
     for path in sorted(str(f) for f in files):
         try:
@@ -74,6 +72,16 @@ def fingerprint() -> tuple[tuple[str, int, int], ...]:
         else:
             out.append((path, info.st_mtime_ns, info.st_size))
     return tuple(out)
+
+
+def catalog_files(folder: str) -> list[str]:
+    """Every file under the catalogs folder, subfolders included (``providers/*.toml``, read by
+    the HTTP analyzer): an edit or a new file anywhere there makes a running daemon stale."""
+    found: list[str] = []
+    for parent, folders, names in os.walk(folder):  # an unreadable folder is skipped
+        folders[:] = sorted(f for f in folders if f != "__pycache__")
+        found += [os.path.join(parent, n) for n in names]
+    return found
 
 
 def serve(path: str) -> int:
