@@ -218,3 +218,77 @@ def test_every_prompt_entry_has_a_case() -> None:
 
     tested = {case[0][0] for case in PROMPT_CASES}
     assert all(set(p.names) & tested for p in prompts.PROMPTS)
+
+
+# -- 4. false positives of everyday scripts, and the variable writes the walk must not miss --
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        'd=$(mktemp -d); rm -rf "$d"',
+        'tmp=$(mktemp); rm -f "$tmp"',
+        'd="$(mktemp -d -t build.XXXX)"; rm -rf "$d"/*',
+        'd=$(mktemp -d); trap \'rm -rf "$d"\' EXIT; make -C "$d"',
+        'rm -rf "$(pwd)/dist"',
+        'rm -rf "$PWD/build"',
+        'for d in dist build node_modules; do rm -rf "$d"; done',
+        'for d in {dist,build}; do rm -rf "$d"; done',
+        "[ -d ~ ] && echo yes",
+        "[[ -d ~ ]] || mkdir -p ~/work",
+        "[[ -d ~/.ssh ]]",
+        "echo -e 'a\\tb'",
+        "printf 'ls\\n' | sh",
+        'd=dist; export d; rm -rf "$d"',
+        "D=/tmp/x; eval 'rm -rf $D'",
+    ],
+)
+def test_everyday_scripts_are_allowed(command: str) -> None:
+    assert shell(command).verdict is Verdict.ALLOW
+
+
+@pytest.mark.parametrize(
+    ("command", "verdict"),
+    [
+        ('d=$(mktemp -d); rm -rf "$d/../.."', Verdict.DENY),
+        ("rm -rf $(mktemp -d)/../../home", Verdict.DENY),
+        ('d=$(mktemp -d -p /srv); rm -rf "$d"', Verdict.ASK),
+        ("d=$(mktemp -d); trap 'rm -rf \"$d\"' EXIT; d=/", Verdict.ASK),
+        ('cd /; rm -rf "$(pwd)"', Verdict.DENY),
+        ('for d in dist /; do rm -rf "$d"; done', Verdict.DENY),
+        ('for d in /*; do rm -rf "$d"; done', Verdict.DENY),
+        ('for f in $(ls); do rm -rf "$f"; done', Verdict.ASK),
+        ("[ -d ~ ] && rm -rf ~", Verdict.DENY),
+        ("echo -e '\\x72\\x6d -rf /' | sh", Verdict.DENY),
+        ("echo '\\x72\\x6d -rf /' | sh", Verdict.DENY),  # zsh's and dash's echo decode it
+        ("printf '\\x72\\x6d -rf ~' | bash", Verdict.DENY),
+        ("echo -e '\\x6c\\x73' | sh", Verdict.ASK),  # a command spelled in hex
+        ("echo 'fr- mr' | rev | sh", Verdict.ASK),
+        ("D=/; eval 'rm -rf $D'", Verdict.DENY),
+    ],
+)
+def test_look_alikes_that_reach_too_far_are_caught(command: str, verdict: Verdict) -> None:
+    assert shell(command).verdict is verdict
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        'd=/tmp/x; unset d; rm -rf "/$d"',
+        'd=/tmp/x; read d; rm -rf "$d"',
+        'd=/tmp/x; printf -v d "/"; rm -rf "$d"',
+        'd=/tmp/x; mapfile d < list; rm -rf "$d"',
+        'f() { d=/; }; d=/tmp/x; f; rm -rf "$d"',
+        "f() { cd /; }; f; rm -rf *",
+        'd=/tmp/x; source env.sh; rm -rf "$d"',
+    ],
+)
+def test_variables_set_where_the_walk_cannot_follow_are_unknown(command: str) -> None:
+    assert shell(command).verdict is not Verdict.ALLOW
+
+
+def test_a_literal_loop_is_bounded() -> None:
+    words = " ".join(f"d{i}" for i in range(40))
+    nested = f'for a in {words}; do for b in {words}; do rm -rf "$a/$b"; done; done'
+    # 40 x 40 walks would pass MAX_LOOP_WALKS: the inner variable becomes unknown (ask).
+    assert shell(nested).verdict is Verdict.ASK

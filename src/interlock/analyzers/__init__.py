@@ -113,6 +113,9 @@ class SimpleCommand:
     scripts: tuple[tuple[str, str], ...] = ()
     """Files written earlier in the same string with known content (``echo … > x.sh``), by
     absolute path: running one of them is judged by what was written."""
+    variables: tuple[tuple[str, str], ...] = ()
+    """Shell variables known when an ``eval`` or ``trap`` runs (for a trap, only those nothing
+    set afterwards): the code it runs sees them (``d=$(mktemp -d); trap 'rm -rf "$d"' EXIT``)."""
 
     @property
     def name(self) -> str:

@@ -284,7 +284,7 @@ def _deferred_code(cmd: SimpleCommand) -> list[Finding]:
         if is_dynamic(body):
             findings.append(opaque(cmd, f"{cmd.name} stores code only known at run time"))
         else:
-            findings.extend(analyze_nested(body, cmd.scope, cmd.scope.cwd))
+            findings.extend(analyze_nested(body, cmd.scope, cmd.scope.cwd, cmd.variables))
     return findings
 
 
@@ -372,7 +372,7 @@ def _shell(cmd: SimpleCommand) -> list[Finding]:
             if _shell_init(cmd):
                 return []
             return [opaque(cmd, "evaluates a string that is only known at run time")]
-        return analyze_nested(" ".join(args), cmd.scope, cmd.scope.cwd)
+        return analyze_nested(" ".join(args), cmd.scope, cmd.scope.cwd, cmd.variables)
     if name in ("source", "."):
         if not args:
             return []

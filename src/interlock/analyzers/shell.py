@@ -44,6 +44,11 @@ MAX_VALUE = 64 * 1024
 doubled a string to a terabyte (red-team)."""
 MAX_CWD = 4096
 """PATH_MAX: a ``cd`` chain building a longer folder makes the folder unknown."""
+MAX_LOOP_WALKS = 256
+"""Loop bodies walked once per word of a literal ``for`` list, in all (``for d in a b; do rm
+-rf "$d"; done``); past this, nested loops would multiply, so the variable becomes unknown."""
+MAX_SHARED_VARIABLES = 256
+"""Variables handed to code the same shell runs later (``eval``, ``trap``); more: none."""
 
 
 @lru_cache(maxsize=1)
@@ -55,7 +60,16 @@ def _parser() -> Parser:
 
 @lru_cache(maxsize=256)
 def _parse(source: bytes) -> Tree:
-    return _parser().parse(_FOUR_BYTE.sub(_two_letters, source))
+    text = _FOUR_BYTE.sub(_two_letters, source)
+    tree = _parser().parse(text)
+    if tree.root_node.has_error and b"~" in text:
+        # tree-sitter-bash reads a lone `~` in a test as an operator: `[ -d ~ ]` and
+        # `[[ -d ~ ]]` do not parse. A letter in its place parses as the word it is; the walk
+        # reads the original `~` at the same offset. Only when the input failed to parse.
+        again = _parser().parse(_LONE_TILDE.sub(b"\\1_", text))
+        if not again.root_node.has_error:
+            return again
+    return tree
 
 
 # tree-sitter-bash 0.25.1 reads out of bounds, and kills the process with SIGSEGV on Linux, on a
@@ -64,6 +78,7 @@ def _parse(source: bytes) -> Tree:
 # each such sequence replaced by letters of the same byte length, so every node's offsets still
 # point at the original text, which is what the walk reads.
 _FOUR_BYTE = re.compile(rb"[\xf0-\xf7][\x80-\xbf]{0,3}")
+_LONE_TILDE = re.compile(rb"(^|[\s(\[])~(?=[\s;&|)\]]|$)", re.MULTILINE)
 _LETTERS = {1: b"_", 2: "é".encode(), 3: "é_".encode(), 4: "éé".encode()}
 
 
@@ -71,8 +86,13 @@ def _two_letters(match: re.Match[bytes]) -> bytes:
     return _LETTERS[len(match.group())]
 
 
-def analyze(command: str, scope: Scope) -> list[Finding]:
-    """Findings for a whole shell string (a hook's ``command``, a ``bash -c`` argument)."""
+def analyze(
+    command: str, scope: Scope, variables: tuple[tuple[str, str], ...] = ()
+) -> list[Finding]:
+    """Findings for a whole shell string (a hook's ``command``, a ``bash -c`` argument).
+
+    ``variables``: what the shell running it already holds (``eval`` and ``trap`` bodies run
+    in the shell that set them)."""
     from interlock.analyzers import commands
 
     findings: list[Finding] = []
@@ -89,9 +109,10 @@ def analyze(command: str, scope: Scope) -> list[Finding]:
     # 8 nested `bash -c`, each behind 60 `sudo`, still overflowed the stack. What overflows is
     # unreadable (ask), and the findings already made are kept.
     try:
-        walker.visit(tree.root_node, _State(cwd=scope.cwd, variables={}))
+        walker.visit(tree.root_node, _State(cwd=scope.cwd, variables=dict(variables)))
     except RecursionError:
         walker.findings.append(unparsed(command, _TOO_DEEP))
+    walker.settle_traps()
     findings.extend(walker.findings)
     for simple in walker.commands:
         try:
@@ -170,13 +191,21 @@ _SEQUENTIAL = frozenset(
         "case_item",
         "negated_command",
         "test_command",
-        "function_definition",
     ]
 )
 # Node types that run in a child shell: state changes do not leak out.
 _FORKED = frozenset({"subshell", "command_substitution", "process_substitution"})
 
 _KNOWN_VARIABLES = ("HOME", "PWD", "USER")
+_SETS_VARIABLES = frozenset({"read", "mapfile", "readarray", "getopts", "let", "unset"})
+
+
+def _shares_variables(argv: list[str]) -> bool:
+    """``eval``/``trap`` (also behind ``builtin``/``command``) run code in this shell."""
+    first = argv[1] if argv[0] in ("builtin", "command") and len(argv) > 1 else argv[0]
+    return first in ("eval", "trap")
+
+
 _UNKNOWN_LINE = "$__interlock_unknown_content__\n"
 """Stands for script text that cannot be known: a command named by an unset variable asks."""
 
@@ -189,6 +218,13 @@ class _Walker:
     findings: list[Finding] = field(default_factory=list)
     nesting: int = 0
     too_deep: bool = False
+    loop_walks: int = MAX_LOOP_WALKS
+    assigned: dict[str, int] = field(default_factory=dict)
+    """How often each variable was set anywhere in the script: a ``trap`` body sees a variable
+    only if nothing set it after the trap was."""
+    functions: dict[str, tuple[frozenset[str], bool]] = field(default_factory=dict)
+    """Functions defined in the script: the variables their bodies set, and whether they cd."""
+    traps: list[tuple[int, dict[str, int]]] = field(default_factory=list)
 
     # -- traversal -----------------------------------------------------------------------
 
@@ -229,20 +265,93 @@ class _Walker:
         elif kind == "variable_assignment":
             self._assignment(node, state)
         elif kind == "declaration_command":
+            # `local d` / `declare d` empty it (in a function); `export d` keeps its value.
+            keeps = node.children and self.text(node.children[0]) in ("export", "readonly")
             for child in node.named_children:
                 if child.type == "variable_assignment":
                     self._assignment(child, state)
+                elif child.type == "variable_name" and not keeps:
+                    self._set(state, self.text(child), DYN)
                 else:
                     self._substitutions(child, state)
+        elif kind == "unset_command":
+            # `d=/tmp/x; unset d; rm -rf "/$d"` deletes `/`: an unset name is not followed.
+            for child in node.named_children:
+                if child.type == "variable_name":
+                    self._set(state, self.text(child), DYN)
         elif kind in ("for_statement", "select_statement"):
-            variable = node.child_by_field_name("variable")
-            if variable is not None:
-                state.variables.pop(self.text(variable), None)
-            self._children(node, state)
+            self._for(node, state)
+        elif kind == "function_definition":
+            self._function(node, state)
         elif kind == "command_name" or kind in _SEQUENTIAL:
             self._children(node, state)
         else:
             self._substitutions(node, state)
+
+    def _for(self, node: Node, state: _State) -> None:
+        """``for d in dist build; do rm -rf "$d"; done``: the body once per literal word, as bash
+        runs it. A list with anything unknown in it (``$(ls)``, ``"$@"``), ``select``, or loops
+        past :data:`MAX_LOOP_WALKS`: the body once, with the variable unknown."""
+        variable = node.child_by_field_name("variable")
+        body = node.child_by_field_name("body")
+        if variable is None:
+            self._children(node, state)
+            return
+        name = self.text(variable)
+        values = node.children_by_field_name("value")
+        words = [w for value in values for w in self.words(value, state)]
+        literal = values and body is not None and not any(DYN in w for w in words)
+        if node.type == "for_statement" and literal and len(words) <= self.loop_walks:
+            self.loop_walks -= len(words)
+            for word in words:
+                self._set(state, name, word)
+                self.visit(body, state)  # type: ignore[arg-type]
+            return
+        self._set(state, name, DYN)
+        self._children(node, state)
+
+    def _set(self, state: _State, name: str, value: str) -> None:
+        self.assigned[name] = self.assigned.get(name, 0) + 1
+        state.variables[name] = value if len(value) <= MAX_VALUE else DYN
+
+    def _function(self, node: Node, state: _State) -> None:
+        """``f() { d=/; cd /x; }``: the body is judged where it is written, in a copy of the
+        state; a later call of ``f`` makes what it sets unknown, and the folder if it moves."""
+        before, body = dict(self.assigned), state.fork()
+        self._children(node, body)
+        name_node = node.child_by_field_name("name")
+        if name_node is not None:
+            changed = frozenset(k for k, n in self.assigned.items() if before.get(k) != n)
+            self.functions[self.text(name_node)] = (changed, body.cwd != state.cwd)
+
+    def _track_variables(self, argv: list[str], state: _State) -> None:
+        """Commands that set variables the walk cannot follow: those become unknown.
+
+        ``d=/tmp/x; unset d; rm -rf "/$d"`` deletes ``/``; so does ``read d`` with ``/`` as
+        input, a function that sets ``d``, or a sourced file."""
+        name = argv[0]
+        if name in _SETS_VARIABLES or (name == "printf" and "-v" in argv):
+            for arg in argv[1:]:
+                if arg.isidentifier():
+                    self._set(state, arg, DYN)
+        elif name in self.functions:
+            names, moves = self.functions[name]
+            for variable in names:
+                self._set(state, variable, DYN)
+            if moves:
+                state.cwd = None
+        elif name in ("source", ".", "eval") and argv[1:] != ["--help"]:
+            for variable in list(state.variables):
+                self._set(state, variable, DYN)
+
+    def settle_traps(self) -> None:
+        """A trap body runs later: it keeps only variables nobody set after the trap."""
+        for index, counts in self.traps:
+            simple = self.commands[index]
+            kept = tuple(
+                (k, v) for k, v in simple.variables if self.assigned.get(k) == counts.get(k)
+            )
+            self.commands[index] = replace(simple, variables=kept)
 
     def _children(self, node: Node, state: _State) -> None:
         for child in node.children:
@@ -300,7 +409,7 @@ class _Walker:
         self.findings.extend(tools.guard_variable(name, self.scope, _short(self.text(node))))
         value = "" if value_node is None else self.word(value_node, state)
         if name in _KNOWN_VARIABLES or name.isidentifier():
-            state.variables[name] = value if len(value) <= MAX_VALUE else DYN
+            self._set(state, name, value)
 
     def _redirected(self, node: Node, state: _State) -> None:
         body = node.child_by_field_name("body")
@@ -384,7 +493,9 @@ class _Walker:
         return (
             (name == "base64" and any(a in ("-d", "--decode", "-D") for a in argv))
             or (name == "xxd" and "-r" in argv)
-            or name in ("openssl", "gunzip", "zcat", "uudecode")
+            or name in ("openssl", "gunzip", "zcat", "uudecode", "rev", "tr")
+            # `echo -e '\x72\x6d -rf /'`: letters spelled as escapes hide a command as base64 does
+            or (name in ("echo", "printf") and any(_has_code_escape(a) for a in argv))
         )
 
     def _runs_code(self, node: Node, state: _State) -> bool:
@@ -412,8 +523,7 @@ class _Walker:
         if any(DYN in a for a in argv) or DYN in name:
             return None
         if name == "echo":
-            words = [a for a in argv if a not in ("-n", "-e", "-E")]
-            return " ".join(words) + "\n"
+            return _echo(argv)
         if name == "printf" and argv and "%" not in argv[0]:
             return _printf(argv[0])
         if name == "yes":
@@ -464,11 +574,16 @@ class _Walker:
             scripts=tuple(state.files.items()),
         )
         if argv:
+            if _shares_variables(argv) and len(state.variables) <= MAX_SHARED_VARIABLES:
+                simple = replace(simple, variables=tuple(state.variables.items()))
+                if "trap" in argv[:2]:
+                    self.traps.append((len(self.commands), dict(self.assigned)))
             self.commands.append(simple)
             self._track_cd(argv, state)
+            self._track_variables(argv, state)
         else:
             for name, value in assignments:
-                state.variables[name] = value
+                self._set(state, name, value)
 
     def _track_written(
         self,
@@ -483,7 +598,7 @@ class _Walker:
 
         content: str | None = None
         if argv and argv[0] == "echo" and not any(DYN in a for a in argv):
-            content = " ".join(a for a in argv[1:] if a not in ("-n", "-e", "-E")) + "\n"
+            content = _echo(argv[1:])
         elif argv and argv[0] == "printf" and len(argv) == 2 and DYN not in argv[1]:
             content = _printf(argv[1])
         elif argv in (["cat"], ["tee"]) and stdin is not None:
@@ -582,7 +697,62 @@ class _Walker:
             return self._expansion(node, state)
         if kind == "string_content":
             return self.text(node)
+        if kind == "command_substitution":
+            return self._substituted(node, state)
         return DYN
+
+    def _substituted(self, node: Node, state: _State) -> str:
+        """What ``$(…)`` prints, for the two commands whose output is known without running
+        them: ``$(pwd)`` is the working directory, ``$(mktemp …)`` a fresh path in the temp
+        folder (``d=$(mktemp -d); rm -rf "$d"`` deletes only what the script made)."""
+        inner = node.named_children
+        if len(inner) != 1 or inner[0].type != "command":
+            return DYN
+        command = inner[0]
+        name_node = command.child_by_field_name("name")
+        if name_node is None or any(c.type.endswith("redirect") for c in command.children):
+            return DYN
+        name = self.word(name_node, state)
+        argv = [self.word(a, state) for a in _argument_nodes(command)]
+        if any(DYN in a for a in argv):
+            return DYN
+        if name == "pwd" and set(argv) <= {"-L", "-P"}:
+            return DYN if state.cwd is None else state.cwd
+        if name == "mktemp":
+            return self._mktemp(argv, state)
+        return DYN
+
+    def _mktemp(self, argv: list[str], state: _State) -> str:
+        """The path ``mktemp`` makes (GNU and BSD): in $TMPDIR (``/tmp``) without a template or
+        with ``-t``; else the template, relative to the working directory. Its X's stay X's:
+        the random part does not change where the path lands. ``-p DIR`` and the rest: unknown."""
+        from interlock.paths import resolve
+
+        template: str | None = None
+        in_tmpdir = False
+        for arg in argv:
+            if arg.startswith("--"):
+                if arg not in ("--directory", "--quiet", "--dry-run") and not arg.startswith(
+                    "--suffix="
+                ):
+                    return DYN
+            elif arg.startswith("-") and len(arg) > 1:
+                if not set(arg[1:]) <= set("dqut"):
+                    return DYN
+                in_tmpdir = in_tmpdir or "t" in arg
+            elif template is None:
+                template = arg
+            else:
+                return DYN
+        tmpdir = state.variables.get("TMPDIR", "/tmp")
+        if template is None or (in_tmpdir and "/" not in template):
+            return (
+                DYN if DYN in tmpdir else tmpdir.rstrip("/") + "/" + (template or "tmp.XXXXXXXXXX")
+            )
+        if in_tmpdir:
+            return DYN  # -t with a path in the template: BSD and GNU disagree
+        path = resolve(template, replace(self.scope, cwd=state.cwd))
+        return DYN if DYN in path else path
 
     def _string_part(self, node: Node, state: _State) -> str:
         if node.type == '"' or node.type == '$"':
@@ -606,9 +776,11 @@ class _Walker:
         return DYN
 
 
-def analyze_nested(body: str, scope: Scope, cwd: str | None) -> list[Finding]:
+def analyze_nested(
+    body: str, scope: Scope, cwd: str | None, variables: tuple[tuple[str, str], ...] = ()
+) -> list[Finding]:
     """Analyze a string the shell will parse again (``bash -c``, ``eval``, backticks)."""
-    return analyze(body, replace(scope, cwd=cwd, depth=scope.depth + 1))
+    return analyze(body, replace(scope, cwd=cwd, depth=scope.depth + 1), variables)
 
 
 def _decode(name: str, argv: list[str], data: str) -> str | None:
@@ -627,6 +799,61 @@ def _decode(name: str, argv: list[str], data: str) -> str | None:
     except (ValueError, UnicodeDecodeError):
         return None
     return None
+
+
+def _echo(argv: list[str]) -> str:
+    """What ``echo ARGS`` prints. Bash reads escapes only after ``-e``; zsh's and dash's echo
+    always do (zsh is the macOS login shell), so without ``-e`` or ``-E`` text holding escapes
+    stands for both readings, one line each: fail closed either way."""
+    options = ""
+    while argv and len(argv[0]) > 1 and argv[0][0] == "-" and set(argv[0][1:]) <= set("neE"):
+        options += argv[0][1:]
+        argv = argv[1:]
+    text = " ".join(argv)
+    escapes = "e" in options and "E" not in options[options.rindex("e") :]
+    if escapes:
+        return _echo_escapes(text)
+    newline = "" if "n" in options else "\n"
+    if "\\" in text and "E" not in options:
+        decoded = _echo_escapes(text)
+        if decoded.rstrip("\n") != text:
+            return text + "\n" + decoded
+    return text + newline
+
+
+def _echo_escapes(text: str) -> str:
+    r"""``echo -e``: ``\0NNN`` is octal (bash's form), ``\c`` ends the output, the rest as
+    ``$'…'``."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and text[i + 1 : i + 2] == "c":
+            return "".join(out)
+        if char == "\\" and text[i + 1 : i + 2] == "0":
+            j = i + 2
+            while j < len(text) and j < i + 5 and text[j] in "01234567":
+                j += 1
+            out.append(chr(int(text[i + 2 : j] or "0", 8)))
+            i = j
+            continue
+        if char == "\\" and text[i + 1 : i + 2].isdigit():
+            out.append(text[i : i + 2])  # bash's echo leaves \1 alone
+            i += 2
+            continue
+        out.append(char)
+        i += 1
+    return _ansi_c("".join(out)) + "\n"
+
+
+def _has_code_escape(word: str) -> bool:
+    """Whether ``word`` spells characters as hex, octal or unicode escapes (``\x72``)."""
+    index = word.find("\\")
+    while index != -1 and index + 1 < len(word):
+        if word[index + 1] in "xuU01234567":
+            return True
+        index = word.find("\\", index + 2)
+    return False
 
 
 def _printf(text: str) -> str:
