@@ -3,15 +3,13 @@
 ``psql -c``, ``mysql -e``, ``sqlite3 db 'SQL'``, ``redis-cli CMD``, ``mongosh --eval`` and SQL in
 heredocs, herestrings or ``echo … |`` become SQL for :mod:`.sql`; ``curl``, ``wget`` and
 ``http``/``xh`` become requests for :mod:`.http` (the PocketOS deletion was one ``curl``-able
-GraphQL POST). The environment comes from the host the client talks to, when the policy knows it.
+GraphQL POST). Each finds the environment of the server it talks to (:mod:`.sql_clients`,
+:mod:`.http_clients`).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from urllib.parse import urlsplit
-
-from interlock.analyzers import SimpleCommand, is_dynamic
+from interlock.analyzers import SimpleCommand
 from interlock.decisions import Finding
 
 _SQL_CLIENTS = {
@@ -35,28 +33,6 @@ def analyze(cmd: SimpleCommand) -> list[Finding] | None:
     if name in _HTTP_CLIENTS:
         return _http_client(cmd)
     return None
-
-
-def _environment(cmd: SimpleCommand, host: str | None) -> SimpleCommand:
-    names = [host] if host else []
-    names += [v for k, v in cmd.assignments if k in ("PGHOST", "DATABASE_URL", "MYSQL_HOST")]
-    for candidate in names:
-        if not candidate or is_dynamic(candidate):
-            continue
-        hostname = _hostname(candidate) if "://" in candidate else candidate
-        environment = cmd.scope.policy.environment_of(hostname or candidate)
-        if environment:
-            return replace(cmd, scope=replace(cmd.scope, environment=environment))
-    return cmd
-
-
-def _hostname(url: str) -> str | None:
-    """The URL's host, or None when urllib cannot split it (``http://[::1``): the HTTP analyzer
-    then asks about a request it cannot read, instead of the analysis crashing."""
-    try:
-        return urlsplit(url).hostname
-    except ValueError:
-        return None
 
 
 def _http_client(cmd: SimpleCommand) -> list[Finding]:
