@@ -81,9 +81,10 @@ def test_deep_subshells_ask_and_what_follows_is_still_judged() -> None:
 
 
 def test_thousands_of_sudo_are_never_allowed() -> None:
-    decision = shell("sudo " * 5000 + "rm -rf /")
-    assert decision.verdict is not Verdict.ALLOW
-    assert "shell.unparsed" in rules("sudo " * 5000 + "rm -rf /")
+    # Repeats of one wrapper collapse (commands._collapse_repeats): judged as `sudo rm -rf /`.
+    assert shell("sudo " * 5000 + "rm -rf /").verdict is Verdict.DENY
+    # Wrappers that alternate are unwrapped one level at a time, up to a bound: ask.
+    assert "shell.unparsed" in rules("sudo nice " * 2500 + "rm -rf /")
     assert shell("sudo " * 3 + "ls").verdict is Verdict.ALLOW
 
 

@@ -292,3 +292,28 @@ def test_a_literal_loop_is_bounded() -> None:
     nested = f'for a in {words}; do for b in {words}; do rm -rf "$a/$b"; done; done'
     # 40 x 40 walks would pass MAX_LOOP_WALKS: the inner variable becomes unknown (ask).
     assert shell(nested).verdict is Verdict.ASK
+
+
+# -- 5. thousands of one wrapper --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "verdict"),
+    [
+        ("sudo " * 5000 + "rm -rf /", Verdict.DENY),
+        ("nice " * 3000 + "sudo " * 3000 + "rm -rf ~", Verdict.DENY),
+        ("env " * 3 + "A=1 sudo sudo rm -rf /", Verdict.DENY),
+        ("sudo nice " * 2500 + "rm -rf /", Verdict.ASK),  # alternating: the wrapper bound asks
+        ("sudo " * 5000 + "ls", Verdict.ALLOW),
+        ("sudo sudo make install", Verdict.ALLOW),
+    ],
+)
+def test_repeated_wrappers_collapse(command: str, verdict: Verdict) -> None:
+    assert shell(command).verdict is verdict
+
+
+def test_wrappers_with_their_own_positionals_are_not_collapsed() -> None:
+    # `timeout timeout 5 rm` reads "timeout" as the duration and fails; collapsing it into
+    # `timeout 5 rm` would judge a command that never runs. Each level is unwrapped instead.
+    assert shell("timeout 5 timeout 5 rm -rf /").verdict is Verdict.DENY
+    assert shell("timeout timeout 5 rm -rf /").verdict is Verdict.ALLOW

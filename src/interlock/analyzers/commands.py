@@ -309,9 +309,10 @@ def _follow(result: wrap.Unwrapped, outer: SimpleCommand) -> list[Finding]:
         return guard + analyze_nested(result.script, scope, scope.cwd)
     if not result.argv:
         return guard
+    argv = _collapse_repeats(result.argv)
     inner = replace(
         outer,
-        argv=result.argv,
+        argv=argv,
         assignments=outer.assignments + result.assignments,
         via=(*outer.via, outer.name),
         scope=result.scope or outer.scope,
@@ -323,6 +324,25 @@ def _follow(result: wrap.Unwrapped, outer: SimpleCommand) -> list[Finding]:
     if len(inner.via) > MAX_NESTING:  # `sudo ` 5,000 times overflowed the stack (red-team)
         return [unparsed(outer.text, f"more than {MAX_NESTING} wrappers around one command")]
     return guard + analyze_command(inner)
+
+
+# Wrappers for which `X X cmd` runs what `X cmd` runs: no positional of their own to misread.
+_REPEATABLE = frozenset({
+    "sudo", "doas", "run0", "pkexec", "env", "command", "builtin", "exec", "nohup", "nice",
+    "ionice", "time", "setsid", "fakeroot", "eatmydata", "unbuffer",
+})  # fmt: skip
+
+
+def _collapse_repeats(argv: tuple[str, ...]) -> tuple[str, ...]:
+    """``sudo sudo … sudo rm -rf /`` (5,000 times) is ``sudo rm -rf /``: a loop drops the
+    repeats, where unwrapping them one by one ran out of wrapper levels and only asked."""
+    first = argv[0] if argv else ""
+    if first not in _REPEATABLE:
+        return argv
+    run = 1
+    while run < len(argv) and argv[run] == first:
+        run += 1
+    return argv[run - 1 :]
 
 
 def _dynamic_name(cmd: SimpleCommand) -> Finding:
