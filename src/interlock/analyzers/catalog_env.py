@@ -26,7 +26,6 @@ and keyed on the file's mtime, so the daemon sees an edited kubeconfig. Standard
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit
 
 from interlock.analyzers import DYN, SimpleCommand, is_dynamic
 from interlock.analyzers.catalog_model import Rule, Tool, glob_any
@@ -211,6 +210,8 @@ def _is_local_endpoint(value: str, tool: Tool) -> bool:
 def _endpoint_name(value: str) -> str:
     """The host of ``tcp://h:2376``, ``ssh://me@h``, ``h:6443``; else the value (a context)."""
     if "://" in value:
+        from urllib.parse import urlsplit  # ~4 ms to import: only when an endpoint is a URL
+
         try:
             return urlsplit(value).hostname or value
         except ValueError:
