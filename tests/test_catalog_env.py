@@ -92,6 +92,7 @@ def test_the_agents_own_environment_does_not_place_a_remote_target() -> None:
         "kubectl --context rancher-desktop delete namespace payments",
         "kubectl --context colima delete namespace payments",
         "kubectl --context my-laptop delete namespace payments",  # listed under development
+        "microk8s.kubectl delete namespace payments",
         "kubectl -s https://127.0.0.1:6443 delete namespace payments",
         "helm uninstall api --kube-context kind-dev",
         "docker volume rm pgdata",
