@@ -103,9 +103,9 @@ def resolve(policy: Policy, kind: str, ident: str) -> str | None:
                 placed = resolve(policy, part_kind, part)
                 if placed:
                     return placed
-    lowered = ident.lower()
+    words = _words(ident.lower()) if policy.production else []
     for env in policy.production:
-        if env in _words(lowered):
+        if env in words:
             return "production"
     return None
 

@@ -10,6 +10,7 @@ loaders agree.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from interlock.analyzers.catalog_format import (
     read_toml,
     read_tool,
 )
-from interlock.analyzers.catalog_model import Launcher, Rule, Tool, glob_any
+from interlock.analyzers.catalog_model import Launcher, Rule, Tool, glob_any, matcher
 from interlock.errors import ConfigError
 
 __all__ = ["LazyCatalog", "hot"]
@@ -54,7 +55,9 @@ class LazyCatalog:
     globbed: list[tuple[str, str]] = field(default_factory=list)
     tools: dict[str, Tool] = field(default_factory=dict)
     parsed: dict[tuple[str, int], Rule] = field(default_factory=dict)
-    launcher_names: tuple[str, ...] | None = None
+    any_globbed: Callable[[str], bool] | None = None
+    rule_matchers: dict[str, list[Callable[[str], bool] | None]] = field(default_factory=dict)
+    launcher_matchers: tuple[Callable[[str], bool], list[Callable[[str], bool]]] | None = None
     parsed_launchers: dict[int, Launcher] = field(default_factory=dict)
 
     @classmethod
@@ -106,41 +109,65 @@ class LazyCatalog:
         return self.tools[tool_id]
 
     def tools_for(self, name: str) -> tuple[Tool, ...]:
-        ids = list(self.by_name.get(name, ()))
-        if self.globbed and glob_any(name, tuple(p for p, _ in self.globbed)):
-            ids += [t for p, t in self.globbed if glob_any(name, (p,))]
+        ids = self.by_name.get(name, ())
+        if self.globbed:
+            if self.any_globbed is None:
+                self.any_globbed = matcher(tuple(p for p, _ in self.globbed))
+            if self.any_globbed(name):
+                ids = [*ids, *(t for p, t in self.globbed if glob_any(name, (p,)))]
         return tuple(self._tool(i) for i in ids)
 
     def rules_for(self, tool: str, first: str | None = None) -> tuple[Rule, ...]:
         """The tool's rules; with ``first``, only those whose subcommand can start with it.
 
         The first-word test runs on the raw text, so ``git status`` parses none of git's rules.
+        The matchers of a tool's blocks are built once (the pattern tuples are not hashed again
+        on every command).
         """
+        blocks = self.rule_blocks.get(tool, ())
+        if not blocks:
+            return ()
+        matchers = self.rule_matchers.get(tool)
+        if matchers is None:
+            matchers = [matcher(patterns) if patterns else None for _, _, patterns in blocks]
+            self.rule_matchers[tool] = matchers
         out: list[Rule] = []
-        for index, (where, block, patterns) in enumerate(self.rule_blocks.get(tool, ())):
-            if first is not None and patterns and not glob_any(first, patterns):
+        for index, (where, block, _) in enumerate(blocks):
+            test = matchers[index]
+            if first is not None and test is not None and not test(first):
                 continue
             key = (tool, index)
-            if key not in self.parsed:
+            rule = self.parsed.get(key)
+            if rule is None:
                 (raw,) = read_toml(block, where).get("rules", [None])
-                self.parsed[key] = read_rule(raw, index, where, {tool: self._tool(tool)})
-            out.append(self.parsed[key])
-        return tuple(sorted(out, key=lambda r: r.fallback))
+                rule = self.parsed[key] = read_rule(raw, index, where, {tool: self._tool(tool)})
+            out.append(rule)
+        out.sort(key=_fallback)
+        return tuple(out)
 
     def launchers_for(self, name: str) -> tuple[Launcher, ...]:
-        if self.launcher_names is None:
-            self.launcher_names = tuple(n for b in self.launcher_blocks for n in b[2].split())
-        if not glob_any(name, self.launcher_names):
+        if self.launcher_matchers is None:
+            every = tuple(n for b in self.launcher_blocks for n in b[2].split())
+            self.launcher_matchers = (
+                matcher(every),
+                [matcher(tuple(b[2].split())) for b in self.launcher_blocks],
+            )
+        any_launcher, each = self.launcher_matchers
+        if not any_launcher(name):
             return ()
         out: list[Launcher] = []
-        for index, (where, block, names) in enumerate(self.launcher_blocks):
-            if not glob_any(name, tuple(names.split())):
+        for index, (where, block, _) in enumerate(self.launcher_blocks):
+            if not each[index](name):
                 continue
             if index not in self.parsed_launchers:
                 ((launcher_id, raw),) = read_toml(block, where)["launchers"].items()
                 self.parsed_launchers[index] = read_launcher(launcher_id, raw, where)
             out.append(self.parsed_launchers[index])
         return tuple(out)
+
+
+def _fallback(rule: Rule) -> bool:
+    return rule.fallback
 
 
 def hot() -> LazyCatalog:

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from interlock.decisions import Verdict
 
-__all__ = ["Catalog", "Launcher", "Rule", "Source", "Tool", "glob_any"]
+__all__ = ["Catalog", "Launcher", "Rule", "Source", "Tool", "glob_any", "matcher"]
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,11 @@ class Source(Protocol):
 def glob_any(word: str, patterns: tuple[str, ...], ignore_case: bool = False) -> bool:
     """True when ``word`` matches any of the shell-style ``patterns``."""
     return _compiled(patterns, ignore_case)(word.lower() if ignore_case else word)
+
+
+def matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """The case-sensitive test of :func:`glob_any` for ``patterns``, to keep and call often."""
+    return _compiled(patterns, False)
 
 
 @functools.lru_cache(maxsize=1024)

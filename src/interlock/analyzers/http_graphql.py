@@ -164,7 +164,15 @@ def _starts_like_document(text: str) -> bool:
 def mutation_fields(
     document: str, variables: Mapping[str, Any]
 ) -> tuple[list[MutationField], str | None]:
-    """Every top-level field of every mutation in ``document``, or the parser's complaint."""
+    """Every top-level field of every mutation in ``document``, or the parser's complaint.
+
+    A mutation operation needs the keyword ``mutation`` as a token, and GraphQL keywords are
+    case-sensitive names that cannot be escaped: a document without that substring anywhere
+    holds no mutation, and is not parsed (graphql-core's lexer is most of a request's time,
+    issue 4). One that holds it anywhere, even inside a string, is parsed as before.
+    """
+    if "mutation" not in document:
+        return [], None
     from graphql import GraphQLError, parse
     from graphql.language import (
         FieldNode,

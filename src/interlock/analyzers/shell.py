@@ -392,6 +392,12 @@ class _Walker:
             return
         self._children(node, state.fork())
 
+    def _scope_at(self, cwd: str | None) -> Scope:
+        """The walk's scope with the working directory the script has reached."""
+        if cwd == self.scope.cwd:
+            return self.scope  # frozen and equal: no copy for each word of every command
+        return replace(self.scope, cwd=cwd)
+
     def text(self, node: Node) -> str:
         return self.source[node.start_byte : node.end_byte].decode("utf-8", "surrogateescape")
 
@@ -447,7 +453,7 @@ class _Walker:
                 target = _redirect_parts(redirect)[1]
                 stdin = None
                 if target is not None:
-                    path = resolve(self.word(target, state), replace(self.scope, cwd=state.cwd))
+                    path = resolve(self.word(target, state), self._scope_at(state.cwd))
                     stdin = "" if path == "/dev/null" else state.files.get(path)
                 stdin_unknown = stdin is None
                 self._redirect(redirect, state)  # `cat < ~/.aws/credentials` reads a secret
@@ -563,7 +569,7 @@ class _Walker:
             self.findings.append(unparsed(self.text(node), "its words expand to too much text"))
         stdin, stdin_unknown = self._input(redirects, state, stdin, stdin_unknown)
         self._track_written(node, argv, redirects, stdin, state)
-        scope = replace(self.scope, cwd=state.cwd)
+        scope = self._scope_at(state.cwd)
         simple = SimpleCommand(
             argv=tuple(argv),
             text=self.text(node),
@@ -607,7 +613,7 @@ class _Walker:
             operator, target = _redirect_parts(redirect)
             if target is None or operator not in (">", ">>", ">|", "&>"):
                 continue
-            path = resolve(self.word(target, state), replace(self.scope, cwd=state.cwd))
+            path = resolve(self.word(target, state), self._scope_at(state.cwd))
             if DYN in path:
                 continue
             if operator == ">>" and path in state.files:
@@ -632,7 +638,7 @@ class _Walker:
         elif not target:
             state.cwd = self.scope.policy.home
         else:
-            here = replace(self.scope, cwd=state.cwd)
+            here = self._scope_at(state.cwd)
             path = resolve(target[0], here)
             state.cwd = None if DYN in path or len(path) > MAX_CWD else path
 
@@ -654,7 +660,7 @@ class _Walker:
             tools.redirect(
                 operator,
                 self.word(target, state),
-                replace(self.scope, cwd=state.cwd),
+                self._scope_at(state.cwd),
                 _short(self.text(node.parent or node)),
             )
         )
@@ -751,7 +757,7 @@ class _Walker:
             )
         if in_tmpdir:
             return DYN  # -t with a path in the template: BSD and GNU disagree
-        path = resolve(template, replace(self.scope, cwd=state.cwd))
+        path = resolve(template, self._scope_at(state.cwd))
         return DYN if DYN in path else path
 
     def _string_part(self, node: Node, state: _State) -> str:
