@@ -15,7 +15,7 @@ from interlock.analyzers.http_providers import Provider, providers
 from interlock.config import Policy
 from interlock.decisions import Verdict
 from interlock.engine import decide
-from interlock.environments import resolve
+from interlock.environments import is_loopback, resolve
 
 RAILWAY = "https://backboard.railway.app/graphql/v2"
 JSON = {"Content-Type": "application/json"}
@@ -131,3 +131,39 @@ def test_production_word_in_a_name() -> None:
     policy = Policy(project_root="/srv/app")
     assert resolve(policy, "host", "api.prod.example.com") == "production"
     assert resolve(policy, "host", "api.product.example.com") is None
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("0.0.0.0", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("127.0.0.1.nip.io", False),  # a name that starts like an address: somebody else's
+        ("127.example.com", False),
+        ("10.0.0.7", False),
+        ("backboard.railway.app", False),
+    ],
+)
+def test_loopback_names_skip_the_address_parser_and_agree_with_it(
+    host: str, loopback: bool
+) -> None:
+    import ipaddress
+
+    assert is_loopback(host) is loopback
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        assert not loopback
+    else:
+        assert (address.is_loopback or address.is_unspecified) is loopback
+
+
+def test_program_name_is_the_base_name_of_each_copy() -> None:
+    policy = Policy(project_root="/srv/app")
+    found = decide(ShellAction(command="/usr/bin/rm -rf /etc", cwd="/srv/app"), policy)
+    assert found.verdict is not Verdict.ALLOW
+    assert decide(ShellAction(command="/usr/bin/ls /etc", cwd="/srv/app"), policy).verdict is (
+        Verdict.ALLOW
+    )

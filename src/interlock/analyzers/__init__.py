@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass
+from functools import cached_property
 
 from interlock.config import Policy
 from interlock.decisions import Finding, Verdict
@@ -117,8 +118,9 @@ class SimpleCommand:
     """Shell variables known when an ``eval`` or ``trap`` runs (for a trap, only those nothing
     set afterwards): the code it runs sees them (``d=$(mktemp -d); trap 'rm -rf "$d"' EXIT``)."""
 
-    @property
+    @cached_property
     def name(self) -> str:
-        """The program's base name: ``/usr/bin/rm`` -> ``rm``."""
+        """The program's base name: ``/usr/bin/rm`` -> ``rm``. Computed once: the analyzers ask
+        a dozen times per command (the instance is frozen, so it cannot change)."""
         first = self.argv[0] if self.argv else ""
         return first.rsplit("/", 1)[-1]
