@@ -375,9 +375,10 @@ class _Walker:
             return
         try:
             for child in node.children:
-                if child.type in ("command_substitution", "process_substitution"):
+                kind = child.type
+                if kind in ("command_substitution", "process_substitution"):
                     self._command_substitution(child, state)
-                elif child.type == "heredoc_body" or child.child_count:
+                elif kind == "heredoc_body" or child.child_count:
                     self._substitutions(child, state)
         finally:
             self.nesting -= 1
@@ -553,15 +554,16 @@ class _Walker:
         # (40 KB took 11 s; red-team).
         for index, child in enumerate(node.children):
             field_name = node.field_name_for_child(index)
-            if child.type == "variable_assignment":
+            kind = child.type
+            if kind == "variable_assignment":
                 name_node = child.child_by_field_name("name")
                 value_node = child.child_by_field_name("value")
                 if name_node is not None:
                     value = "" if value_node is None else self.word(value_node, state)
                     assignments.append((self.text(name_node), value))
-            elif child.type in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
+            elif kind in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
                 redirects.append(child)
-            elif field_name in ("name", "argument") or child.type == "command_name":
+            elif field_name in ("name", "argument") or kind == "command_name":
                 argv.extend(self.words(child, state))
         if sum(len(word) for word in argv) > 4 * MAX_VALUE:
             # `echo $a $a $a …` with a long $a: judge what fits, the rest is unknown.
