@@ -15,7 +15,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from interlock.analyzers import DYN, SimpleCommand, is_dynamic, show, unknown
+from interlock.analyzers import (
+    DYN,
+    SimpleCommand,
+    is_dynamic,
+    prompts,
+    runners,
+    show,
+    tools,
+    unknown,
+)
 from interlock.analyzers import wrappers as wrap
 from interlock.decisions import Finding
 
@@ -74,15 +83,11 @@ def analyze_command(cmd: SimpleCommand) -> list[Finding]:
         from interlock.analyzers.shell import unparsed
 
         return [unparsed(cmd.text, "wrappers nested too deep")]
-    from interlock.analyzers import runners
-
     # `INTERLOCK_CONFIG=/tmp/x.toml cmd` moves the guard: ask. An unwrapped command carries its
     # wrappers' assignments too; those were judged once, by the outermost command or _follow.
     guard = [] if cmd.via else _guard_variables(cmd.assignments, cmd)
     if is_dynamic(cmd.argv[0]):
         return [*guard, _dynamic_name(cmd)]
-    from interlock.analyzers import prompts
-
     # `yes | terraform apply` is `terraform apply -auto-approve`: the input answers the prompt.
     answered = prompts.answered(cmd)
     if answered is not None:
@@ -116,7 +121,7 @@ def _analyze(cmd: SimpleCommand) -> list[Finding]:
         from interlock.analyzers import find
 
         return find.analyze(cmd, analyze_command)
-    from interlock.analyzers import catalog, clients, runners
+    from interlock.analyzers import catalog, clients
 
     handled = clients.analyze(cmd)
     if handled is not None:
@@ -295,8 +300,6 @@ def _program(name: str) -> str:
 
 
 def _guard_variables(assignments: tuple[tuple[str, str], ...], cmd: SimpleCommand) -> list[Finding]:
-    from interlock.analyzers import tools
-
     return [f for name, _ in assignments for f in tools.guard_variable(name, cmd.scope, cmd.text)]
 
 
