@@ -101,7 +101,7 @@ def environment(
     local = local or any(
         glob_any(value, tool.local_contexts) for kind, value in named if kind == "kube_context"
     )
-    found = [e for e in (_place(policy, kind, value) for kind, value in named) if e]
+    found = [e for e in (place(policy, kind, value) for kind, value in named) if e]
     if tool.env_from_targets:
         found += [e for e in (_target(policy, t) for t in targets) if e]
     for placed in found:
@@ -222,7 +222,8 @@ def _endpoint_name(value: str) -> str:
     return host.split(":", 1)[0] if host.count(":") == 1 else host
 
 
-def _place(policy: Policy, kind: str, value: str) -> str | None:
+def place(policy: Policy, kind: str, value: str) -> str | None:
+    """The environment a name of ``kind`` (or ``"any"``) belongs to: configured, else by its name."""
     if not value or is_dynamic(value):
         return None
     return resolve(policy, kind, value) or NAMED_ENVS.get(value.lower())
@@ -232,9 +233,9 @@ def _target(policy: Policy, target: str) -> str | None:
     """A target: a resource id or name first, then any kind of name; a URL by its host too."""
     if not target or is_dynamic(target):
         return None
-    placed = resolve(policy, "resource", target) or _place(policy, "any", target)
+    placed = resolve(policy, "resource", target) or place(policy, "any", target)
     if placed is None and "://" in target:
         host = _endpoint_name(target)  # s3://shop-prod-assets/x -> shop-prod-assets
         if host != target:
-            placed = resolve(policy, "resource", host) or _place(policy, "any", host)
+            placed = resolve(policy, "resource", host) or place(policy, "any", host)
     return placed

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from interlock.analyzers import SimpleCommand, is_dynamic, show
-from interlock.analyzers.catalog_env import NAMED_ENVS, environment
+from interlock.analyzers.catalog_env import environment, place
 from interlock.analyzers.catalog_model import Rule, Source, Tool, glob_any
 from interlock.config import Policy
 from interlock.decisions import Finding, Verdict
@@ -137,9 +137,7 @@ def _rule_matches(rule: Rule, parsed: Parsed, tool: Tool) -> tuple[str, ...] | N
 
 def env_name(name: str, policy: Policy) -> str | None:
     """The environment a context, profile, project or host name belongs to, if any."""
-    if not name or is_dynamic(name):
-        return None
-    return policy.environment_of(name) or NAMED_ENVS.get(name.lower())
+    return place(policy, "any", name)
 
 
 def _is_remote(word: str) -> bool:
