@@ -124,3 +124,88 @@ class ToolCallAction(_Base):
 
 
 Action = ShellAction | SqlAction | HttpAction | TerraformPlanAction | ToolCallAction
+
+
+_KINDS: dict[str, type[_Base]] = {
+    "shell": ShellAction,
+    "sql": SqlAction,
+    "http": HttpAction,
+    "terraform_plan": TerraformPlanAction,
+    "tool_call": ToolCallAction,
+}
+_COMMON = ("env", "cwd")
+
+
+def action_to_json(action: Action) -> dict[str, Any]:
+    """The wire form a hook sends to the approval server: kind, payload, where, who."""
+    return {
+        "kind": action.kind,
+        "payload": action.payload(),
+        "env": action.env,
+        "cwd": action.cwd,
+        "actor": {"agent": action.actor.agent, "session": action.actor.session},
+    }
+
+
+def action_from_json(data: Mapping[str, Any]) -> Action:
+    """The inverse of :func:`action_to_json`; raises ``ValueError`` on any wrong shape.
+
+    Untrusted input (an API body), so every field is checked; the digest of the result equals
+    the digest of the action that was sent.
+    """
+    if not isinstance(data, Mapping):
+        raise ValueError("action must be an object")
+    kind = data.get("kind")
+    cls = _KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValueError(f"action.kind must be one of {', '.join(_KINDS)}")
+    payload = data.get("payload")
+    if not isinstance(payload, Mapping):
+        raise ValueError("action.payload must be an object")
+    common: dict[str, Any] = {}
+    for key in _COMMON:
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"action.{key} must be a string or null")
+        common[key] = value
+    actor = data.get("actor") or {}
+    if not isinstance(actor, Mapping) or any(
+        v is not None and not isinstance(v, str) for v in actor.values()
+    ):
+        raise ValueError("action.actor must be an object of strings")
+    common["actor"] = Actor(agent=actor.get("agent"), session=actor.get("session"))
+    fields = {k: v for k, v in payload.items() if k in cls.__dataclass_fields__ and k != "kind"}
+    if set(fields) != set(payload):
+        raise ValueError(f"action.payload has fields a {kind} action does not take")
+    try:
+        action: Action = cls(**fields, **common)  # type: ignore[assignment]
+    except TypeError as exc:
+        raise ValueError(f"action.payload is incomplete: {exc}") from None
+    _check_types(action)
+    return action
+
+
+def _check_types(action: Action) -> None:
+    strings: dict[str, Any] = {}
+    if isinstance(action, ShellAction):
+        strings = {"command": action.command}
+    elif isinstance(action, SqlAction):
+        strings = {"sql": action.sql, "dialect": action.dialect}
+    elif isinstance(action, HttpAction):
+        strings = {"method": action.method, "url": action.url, "body": action.body}
+        if not isinstance(action.headers, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in action.headers.items()
+        ):
+            raise ValueError("action.payload.headers must map strings to strings")
+    elif isinstance(action, TerraformPlanAction):
+        if not isinstance(action.plan, Mapping):
+            raise ValueError("action.payload.plan must be an object")
+    else:
+        strings = {"tool": action.tool, "operation": action.operation}
+        if action.path is not None and not isinstance(action.path, str):
+            raise ValueError("action.payload.path must be a string or null")
+        if not isinstance(action.arguments, Mapping):
+            raise ValueError("action.payload.arguments must be an object")
+    for name, value in strings.items():
+        if not isinstance(value, str):
+            raise ValueError(f"action.payload.{name} must be a string")

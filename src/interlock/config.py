@@ -51,6 +51,8 @@ class Rule:
     path: str | None = None
     environment: str | None = None
     reason: str = ""
+    quorum: int | None = None
+    """Distinct approvers an ``ask`` from this rule needs (docs/server.md); None: the default."""
 
     def matches(self, operation: str, targets: tuple[str, ...], environment: str | None) -> bool:
         if not fnmatch.fnmatchcase(operation, self.operation):
@@ -75,6 +77,33 @@ def _path_match(target: str, pattern: str) -> bool:
 
 
 @dataclass(frozen=True)
+class Approvals:
+    """``[approvals]``: where a hook files an ``ask`` and how approvals behave (issue 5).
+
+    Bounded defaults: a pending request expires in an hour (expiry is deny), an approval must
+    be used within 15 minutes, production actions that cannot be undone need two approvers.
+    """
+
+    server: str | None = None
+    """Base URL of ``interlock serve``; None: no server, ``ask`` stays the agent's own prompt."""
+    wait: float = 0.0
+    """Seconds a hook long-polls for a decision before denying with the request id."""
+    expire: float = 3600.0
+    use_within: float = 900.0
+    quorum: int = 1
+    production_quorum: int = 2
+
+
+_APPROVAL_LIMITS: dict[str, tuple[float, float]] = {
+    "wait": (0, 25),
+    "expire": (10, 7 * 86400),
+    "use_within": (10, 86400),
+    "quorum": (1, 10),
+    "production_quorum": (1, 10),
+}
+
+
+@dataclass(frozen=True)
 class Policy:
     """Everything the pure decision engine needs besides the action."""
 
@@ -89,6 +118,7 @@ class Policy:
     resolvers: tuple[Resolver, ...] = ()
     """Look-ups beyond the static inventory (the gateway's provider resolvers)."""
     rules: tuple[Rule, ...] = ()
+    approvals: Approvals = field(default_factory=Approvals)
     revision: str = "builtin"
     source: str | None = None
     """Path of the interlock.toml this came from, or None for the embedded defaults."""
@@ -174,7 +204,9 @@ def parse_policy(raw: bytes, *, project_root: str, source: str | None = None) ->
         hosts[env] = tuple(patterns)
     inventory = _inventory(_table(data, "inventory", where), where)
     rules = tuple(_rule(r, i, where) for i, r in enumerate(_list(data, "rules", where)))
-    unknown = set(data) - {"environments", "inventory", "rules", "project", "hooks", "audit"}
+    approvals = _approvals(_table(data, "approvals", where), where)
+    known = {"environments", "inventory", "rules", "project", "hooks", "audit", "approvals"}
+    unknown = set(data) - known - {"server"}  # [server] is read by `interlock serve` alone
     if unknown:
         raise ConfigError(f"{where}: unknown section(s) {', '.join(sorted(unknown))}")
     return Policy(
@@ -184,9 +216,34 @@ def parse_policy(raw: bytes, *, project_root: str, source: str | None = None) ->
         hosts=hosts,
         inventory=inventory,
         rules=rules,
+        approvals=approvals,
         revision=revision,
         source=source,
     )
+
+
+def _approvals(raw: dict[str, Any], where: str) -> Approvals:
+    unknown = set(raw) - {"server", *_APPROVAL_LIMITS}
+    if unknown:
+        raise ConfigError(f"{where}: approvals has unknown key(s) {', '.join(sorted(unknown))}")
+    server = os.environ.get("INTERLOCK_SERVER") or raw.get("server")
+    if server is not None and not (
+        isinstance(server, str) and server.startswith(("http://", "https://"))
+    ):
+        raise ConfigError(f"{where}: approvals.server must be an http(s) URL")
+    values: dict[str, Any] = {}
+    for key, (low, high) in _APPROVAL_LIMITS.items():
+        if key not in raw:
+            continue
+        value = raw[key]
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            raise ConfigError(f"{where}: approvals.{key} must be a number from {low:g} to {high:g}")
+        values[key] = int(value) if "quorum" in key else float(value)
+    return Approvals(server=server.rstrip("/") if server else None, **values)
 
 
 _INVENTORY_KEYS = {kind + "s": kind for kind in KINDS}
@@ -211,12 +268,13 @@ def _inventory(raw: dict[str, Any], where: str) -> dict[str, dict[str, tuple[str
 
 
 _RULE_KEYS = {"id", "decision", "operation", "path", "environment", "reason"}
+_RULE_INTS = {"quorum"}
 
 
 def _rule(raw: Any, index: int, where: str) -> Rule:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: rules[{index}] must be a table")
-    unknown = set(raw) - _RULE_KEYS
+    unknown = set(raw) - _RULE_KEYS - _RULE_INTS
     if unknown:
         raise ConfigError(
             f"{where}: rules[{index}] has unknown key(s) {', '.join(sorted(unknown))}"
@@ -226,6 +284,11 @@ def _rule(raw: Any, index: int, where: str) -> Rule:
     for key in _RULE_KEYS:
         if key in raw and not isinstance(raw[key], str):
             raise ConfigError(f"{where}: rules[{index}].{key} must be a string")
+    quorum = raw.get("quorum")
+    if quorum is not None and (
+        isinstance(quorum, bool) or not isinstance(quorum, int) or not 1 <= quorum <= 10
+    ):
+        raise ConfigError(f"{where}: rules[{index}].quorum must be a whole number from 1 to 10")
     return Rule(
         id=raw.get("id", f"rules[{index}]"),
         decision=Verdict.parse(raw["decision"]),
@@ -233,6 +296,7 @@ def _rule(raw: Any, index: int, where: str) -> Rule:
         path=raw.get("path"),
         environment=raw.get("environment"),
         reason=raw.get("reason", ""),
+        quorum=quorum,
     )
 
 

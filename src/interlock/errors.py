@@ -8,7 +8,9 @@ One base, one subclass per family; every message says what to do next::
     ├── HookInputError       a hook payload is malformed, too large or of an unknown shape
     ├── AuditError           the audit log cannot be written or read
     │   └── AuditTamperError the hash chain is broken
-    └── SetupError           `interlock init` cannot merge or undo agent settings
+    ├── SetupError           `interlock init` cannot merge or undo agent settings
+    └── ServerError          the approval server cannot start, reach its database or is misused
+        └── ApprovalError    an approval was refused (requester, twice, expired, wrong action)
 
 The CLI catches only the base and prints :meth:`InterlockError.diagnostics`.
 """
@@ -54,3 +56,13 @@ class AuditTamperError(AuditError):
 
 class SetupError(InterlockError):
     pass
+
+
+class ServerError(InterlockError):
+    hint = "check [server] in interlock.toml and `interlock serve --help` (docs/server.md)"
+
+
+class ApprovalError(ServerError):
+    """An approver's vote or a consumption was refused; the message says why."""
+
+    hint = ""

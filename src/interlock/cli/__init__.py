@@ -25,6 +25,10 @@ COMMANDS: dict[str, str] = {
     "audit": "interlock.cli.audit:audit",
     "demo": "interlock.cli.demo:demo",
     "terraform": "interlock.cli.terraform:terraform",
+    "serve": "interlock.cli.serve:serve",
+    "approver": "interlock.cli.serve:approver",
+    "kill": "interlock.cli.serve:kill",
+    "resume": "interlock.cli.serve:resume",
 }
 
 

@@ -1,0 +1,523 @@
+"""Approval requests: filed by hooks on ``ask``, decided by people, used once.
+
+Invariants (each has a test in tests/server/test_approvals.py):
+
+1. A request is bound to a digest of the exact action (kind, payload, environment, working
+   folder), what the server's own decision found (operations, targets, environments), the
+   policy revision and the agent session. Another command, target or session is a new request.
+2. States: ``pending`` → ``approved`` | ``denied`` | ``expired`` | ``cancelled``. Every
+   transition is a conditional update under a row lock, recorded in ``events`` and the audit
+   log, so it happens once whichever replica serves it.
+3. A pending request past ``expires_at`` is expired, and expiry is deny. An approval not used
+   within ``use_within`` expires too. Nothing decided or expired is ever reopened.
+4. Approving takes ``quorum`` distinct approvers, none of them the requester; one deny denies.
+   An approver votes on the binding the card showed them: a vote for another binding is
+   refused.
+5. An approved request is consumed by exactly one later submission of the same action.
+6. While the kill switch is on, nothing is filed or consumed and every pending request is
+   denied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from interlock.actions import Action
+from interlock.audit import AuditLog
+from interlock.config import Policy, load_policy
+from interlock.decisions import Decision, Verdict
+from interlock.errors import ApprovalError, InterlockError
+from interlock.server import cards, db
+from interlock.server.db import events, requests, switch, votes
+
+PENDING, APPROVED, DENIED, EXPIRED, CANCELLED = (
+    "pending",
+    "approved",
+    "denied",
+    "expired",
+    "cancelled",
+)
+STATES = (PENDING, APPROVED, DENIED, EXPIRED, CANCELLED)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The server's answer to a hook's submission."""
+
+    state: str
+    """``approved`` (consumed now: go ahead), ``pending``, ``denied`` or ``killed``."""
+    request_id: str | None
+    message: str
+    approvers: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "id": self.request_id,
+            "message": self.message,
+            "approvers": list(self.approvers),
+        }
+
+
+Listener = Callable[[str, dict[str, Any]], None]
+
+
+class ApprovalService:
+    """Every rule of an approval's life; the HTTP layer only authenticates and calls in."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        policy: Policy,
+        *,
+        audit: AuditLog | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.policy = policy
+        self.audit = audit
+        self.clock = clock
+        self.listeners: list[Listener] = []
+
+    # --- filing and consuming ------------------------------------------------------------
+
+    def submit(self, action: Action, *, reason: str = "", requester: str | None = None) -> Outcome:
+        """File ``action`` for approval, or consume its approval if one is waiting.
+
+        Returns ``approved`` exactly once per approval; the same action again later is a new
+        request.
+        """
+        if self.kill_state() is not None:
+            return Outcome("killed", None, "the kill switch is on: every action is denied")
+        project = self._project_policy(action)
+        decision = _decide(action, project)
+        if decision.verdict is Verdict.DENY:
+            return Outcome("denied", None, decision.message())
+        binding = self.binding(action, decision)
+        now = self.clock()
+        self.sweep()
+        with db.transaction(self.engine) as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:b))"), {"b": binding})
+            consumed = conn.execute(
+                sa.update(requests)
+                .where(
+                    requests.c.id
+                    == sa.select(requests.c.id)
+                    .where(
+                        requests.c.binding == binding,
+                        requests.c.state == APPROVED,
+                        requests.c.consumed_at.is_(None),
+                        requests.c.use_by > now,
+                    )
+                    .order_by(requests.c.decided_at)
+                    .limit(1)
+                    .scalar_subquery(),
+                    requests.c.consumed_at.is_(None),
+                )
+                .values(consumed_at=now)
+                .returning(requests.c.id, requests.c.decided_by)
+            ).first()
+            if consumed is not None:
+                who = tuple(json.loads(consumed.decided_by or "[]"))
+                self._event(conn, "consumed", consumed.id, action.actor.agent or "agent", {})
+                outcome = Outcome(
+                    APPROVED, consumed.id, f"approved by {', '.join(who)} ({consumed.id})", who
+                )
+            else:
+                outcome = self._pending(conn, action, decision, project, binding, reason, requester)
+        self._announce()
+        return outcome
+
+    def _pending(
+        self,
+        conn: Connection,
+        action: Action,
+        decision: Decision,
+        project: Policy,
+        binding: str,
+        reason: str,
+        requester: str | None,
+    ) -> Outcome:
+        now = self.clock()
+        existing = conn.execute(
+            sa.select(requests.c.id).where(
+                requests.c.binding == binding,
+                requests.c.state == PENDING,
+                requests.c.expires_at > now,
+            )
+        ).first()
+        if existing is not None:
+            return Outcome(PENDING, existing.id, _waiting(existing.id))
+        card = cards.build(action, decision, project, reason)
+        request_id = "req_" + secrets.token_hex(8)
+        conn.execute(
+            requests.insert().values(
+                id=request_id,
+                created_at=now,
+                expires_at=now + self.policy.approvals.expire,
+                state=PENDING,
+                binding=binding,
+                action_digest=action.digest(),
+                kind=action.kind,
+                action_json=json.dumps(_masked_action(action), ensure_ascii=False),
+                card_json=json.dumps(card, ensure_ascii=False),
+                environment=card["environment"],
+                production=card["production"],
+                quorum=self.quorum(decision, project, card),
+                requester_agent=action.actor.agent,
+                requester_session=action.actor.session,
+                requester_user=requester,
+                policy_revision=decision.policy_revision,
+            )
+        )
+        self._event(conn, "created", request_id, action.actor.agent or "agent", {"card": card})
+        return Outcome(PENDING, request_id, _waiting(request_id))
+
+    def binding(self, action: Action, decision: Decision) -> str:
+        """The digest an approval is bound to (invariant 1)."""
+        findings = sorted(
+            (f.operation, list(f.targets), f.environment or "")
+            for f in decision.findings
+            if f.verdict is not Verdict.ALLOW
+        )
+        canonical = json.dumps(
+            {
+                "action": action.digest(),
+                "findings": findings,
+                "policy": decision.policy_revision,
+                "server_policy": self.policy.revision,
+                "session": [action.actor.agent, action.actor.session],
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+    def quorum(self, decision: Decision, project: Policy, card: dict[str, Any]) -> int:
+        """Distinct approvers needed: the server's floor, raised by the project and its rules."""
+        floors = (self.policy.approvals, project.approvals)
+        if card["production"] and card["reversible"] is not True:
+            needed = max(a.production_quorum for a in floors)
+        else:
+            needed = max(a.quorum for a in floors)
+        by_rule = {r.id: r.quorum for r in project.rules if r.quorum}
+        for reason in decision.reasons:
+            if reason.verdict is not Verdict.ALLOW and reason.rule in by_rule:
+                needed = max(needed, by_rule[reason.rule] or 1)
+        return needed
+
+    def _project_policy(self, action: Action) -> Policy:
+        """The policy of the action's project when it lives here; else the server's own."""
+        if action.cwd and Path(action.cwd).is_dir():
+            try:
+                return load_policy(action.cwd)
+            except InterlockError:
+                return self.policy
+        return self.policy
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def get(self, request_id: str) -> dict[str, Any] | None:
+        self.sweep()
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(requests).where(requests.c.id == request_id)).first()
+            if row is None:
+                return None
+            cast = conn.execute(
+                sa.select(votes).where(votes.c.request_id == request_id).order_by(votes.c.at)
+            ).all()
+        return _view(row, cast, self.clock())
+
+    def status(self, request_id: str) -> dict[str, Any] | None:
+        """What an agent may know: the state, the approvers so far, time left; not the card."""
+        view = self.get(request_id)
+        if view is None:
+            return None
+        keys = ("id", "state", "quorum", "approved_by", "expires_in", "consumed")
+        return {k: view[k] for k in keys}
+
+    def requests(self, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        self.sweep()
+        query = sa.select(requests).order_by(requests.c.created_at.desc()).limit(limit)
+        if state is not None:
+            query = query.where(requests.c.state == state)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            ids = [r.id for r in rows]
+            cast = conn.execute(sa.select(votes).where(votes.c.request_id.in_(ids))).all()
+        now = self.clock()
+        return [_view(r, [v for v in cast if v.request_id == r.id], now) for r in rows]
+
+    def last_event(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.max(events.c.seq))).scalar() or 0)
+
+    def events_since(self, seq: int, limit: int = 200) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(events).where(events.c.seq > seq).order_by(events.c.seq).limit(limit)
+            ).all()
+        return [
+            {
+                "seq": r.seq,
+                "at": r.at,
+                "kind": r.kind,
+                "request_id": r.request_id,
+                "actor": r.actor,
+                "detail": json.loads(r.detail),
+            }
+            for r in rows
+        ]
+
+    # --- deciding --------------------------------------------------------------------------
+
+    def vote(
+        self, request_id: str, approver: str, vote: str, *, binding: str, note: str = ""
+    ) -> dict[str, Any]:
+        """One approver's approve or deny. Raises :class:`ApprovalError` with the reason."""
+        if vote not in ("approve", "deny"):
+            raise ApprovalError("a vote is approve or deny")
+        self.sweep()
+        now = self.clock()
+        with db.transaction(self.engine) as conn:
+            row = db.lock_request(conn, request_id)
+            if row is None:
+                raise ApprovalError(f"no request {request_id}")
+            if row.state != PENDING:
+                raise ApprovalError(f"{request_id} is already {row.state}; nothing is reopened")
+            if row.expires_at <= now:
+                self._transition(conn, row.id, EXPIRED, ["expiry"], now)
+                raise ApprovalError(f"{request_id} expired; expiry means deny")
+            if not secrets.compare_digest(binding, row.binding):
+                raise ApprovalError(
+                    "this vote is for another action than the one on the card; reload the card"
+                )
+            if row.requester_user and approver == row.requester_user:
+                raise ApprovalError("the requester cannot approve their own request")
+            earlier = conn.execute(
+                sa.select(votes.c.vote).where(
+                    votes.c.request_id == request_id, votes.c.approver == approver
+                )
+            ).first()
+            if earlier is not None:
+                raise ApprovalError(f"{approver} already voted {earlier.vote} on {request_id}")
+            conn.execute(
+                votes.insert().values(
+                    request_id=request_id, approver=approver, vote=vote, at=now, note=note[:500]
+                )
+            )
+            self._event(conn, vote, request_id, approver, {"note": note[:500]})
+            approving = (
+                conn.execute(
+                    sa.select(votes.c.approver)
+                    .where(votes.c.request_id == request_id, votes.c.vote == "approve")
+                    .order_by(votes.c.at)
+                )
+                .scalars()
+                .all()
+            )
+            if vote == "deny":
+                self._transition(conn, row.id, DENIED, [approver], now)
+            elif len(approving) >= row.quorum:
+                self._transition(conn, row.id, APPROVED, list(approving), now)
+        self._announce()
+        view = self.get(request_id)
+        assert view is not None
+        return view
+
+    def cancel(self, request_id: str, by: str) -> None:
+        now = self.clock()
+        with db.transaction(self.engine) as conn:
+            row = db.lock_request(conn, request_id)
+            if row is None or row.state != PENDING:
+                raise ApprovalError(f"{request_id} is not pending")
+            self._transition(conn, request_id, CANCELLED, [by], now)
+        self._announce()
+
+    def sweep(self) -> list[str]:
+        """Expire what ran out of time: pending past ``expires_at``, approvals past ``use_by``."""
+        now = self.clock()
+        with self.engine.connect() as conn:
+            due = (
+                conn.execute(
+                    sa.select(requests.c.id).where(
+                        sa.or_(
+                            sa.and_(requests.c.state == PENDING, requests.c.expires_at <= now),
+                            sa.and_(
+                                requests.c.state == APPROVED,
+                                requests.c.consumed_at.is_(None),
+                                requests.c.use_by <= now,
+                            ),
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        expired: list[str] = []
+        for request_id in due:
+            with db.transaction(self.engine) as conn:
+                row = db.lock_request(conn, request_id)
+                if row is None:
+                    continue
+                if (row.state == PENDING and row.expires_at <= now) or (
+                    row.state == APPROVED and row.consumed_at is None and (row.use_by or 0) <= now
+                ):
+                    self._transition(conn, request_id, EXPIRED, ["expiry"], now, row.state)
+                    expired.append(request_id)
+        if expired:
+            self._announce()
+        return expired
+
+    def _transition(
+        self,
+        conn: Connection,
+        request_id: str,
+        state: str,
+        by: list[str],
+        now: float,
+        current: str = PENDING,
+    ) -> None:
+        values: dict[str, Any] = {"state": state, "decided_at": now, "decided_by": json.dumps(by)}
+        if state == APPROVED:
+            values["use_by"] = now + self.policy.approvals.use_within
+        changed = conn.execute(
+            sa.update(requests)
+            .where(requests.c.id == request_id, requests.c.state == current)
+            .values(**values)
+        ).rowcount
+        if changed != 1:
+            raise ApprovalError(f"{request_id} changed meanwhile; nothing was decided twice")
+        self._event(conn, state, request_id, ", ".join(by), {"from": current})
+
+    # --- kill switch -----------------------------------------------------------------------
+
+    def kill_state(self) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(switch).where(switch.c.id == 1)).first()
+        if row is None or not row.killed:
+            return None
+        return {"at": row.at, "by": row.by, "reason": row.reason}
+
+    def kill(self, by: str, reason: str = "") -> list[str]:
+        """Turn the kill switch on and deny every pending request; returns those denied."""
+        now = self.clock()
+        with db.transaction(self.engine) as conn:
+            self._set_switch(conn, True, by, reason, now)
+            pending = (
+                conn.execute(sa.select(requests.c.id).where(requests.c.state == PENDING))
+                .scalars()
+                .all()
+            )
+            for request_id in pending:
+                self._transition(conn, request_id, DENIED, ["kill-switch"], now)
+        self._announce()
+        return list(pending)
+
+    def resume(self, by: str) -> None:
+        with db.transaction(self.engine) as conn:
+            self._set_switch(conn, False, by, "", self.clock())
+        self._announce()
+
+    def _set_switch(self, conn: Connection, killed: bool, by: str, reason: str, now: float) -> None:
+        values = {"killed": killed, "at": now, "by": by, "reason": reason[:500]}
+        if conn.execute(sa.update(switch).where(switch.c.id == 1).values(**values)).rowcount == 0:
+            conn.execute(switch.insert().values(id=1, **values))
+        self._event(conn, "killed" if killed else "resumed", None, by, {"reason": reason[:500]})
+
+    # --- events ----------------------------------------------------------------------------
+
+    def _event(
+        self,
+        conn: Connection,
+        kind: str,
+        request_id: str | None,
+        actor: str,
+        detail: dict[str, Any],
+    ) -> None:
+        conn.execute(
+            events.insert().values(
+                at=self.clock(),
+                kind=kind,
+                request_id=request_id,
+                actor=actor,
+                detail=json.dumps(detail, ensure_ascii=False, default=str),
+            )
+        )
+        if self.audit is not None:
+            self.audit.append(
+                {
+                    "type": "approval",
+                    "event": kind,
+                    "request_id": request_id,
+                    "actor": {"name": actor},
+                    "detail": {k: v for k, v in detail.items() if k != "card"},
+                }
+            )
+        for listener in self.listeners:
+            listener(kind, {"request_id": request_id, "actor": actor, **detail})
+
+    def _announce(self) -> None:
+        """Hook for live updates; the SSE stream polls ``events`` so replicas see each other."""
+
+
+def _decide(action: Action, policy: Policy) -> Decision:
+    from interlock.engine import decide
+
+    return decide(action, policy)
+
+
+def _waiting(request_id: str) -> str:
+    return (
+        f"approval request {request_id} is waiting for a human; "
+        "the same command will pass once approved"
+    )
+
+
+def _masked_action(action: Action) -> dict[str, Any]:
+    from interlock.actions import action_to_json
+    from interlock.secrets import mask_json
+
+    masked: dict[str, Any] = mask_json(action_to_json(action))
+    return masked
+
+
+def _view(row: Any, cast: Sequence[Any], now: float) -> dict[str, Any]:
+    approved_by = [v.approver for v in cast if v.vote == "approve"]
+    return {
+        "id": row.id,
+        "state": row.state,
+        "created_at": row.created_at,
+        "expires_at": row.expires_at,
+        "expires_in": max(0.0, row.expires_at - now) if row.state == PENDING else 0.0,
+        "quorum": row.quorum,
+        "approved_by": approved_by,
+        "denied_by": [v.approver for v in cast if v.vote == "deny"],
+        "votes": [
+            {"approver": v.approver, "vote": v.vote, "at": v.at, "note": v.note} for v in cast
+        ],
+        "decided_at": row.decided_at,
+        "decided_by": json.loads(row.decided_by) if row.decided_by else [],
+        "use_by": row.use_by,
+        "consumed": row.consumed_at is not None,
+        "binding": row.binding,
+        "environment": row.environment,
+        "production": bool(row.production),
+        "requester": {
+            "agent": row.requester_agent,
+            "session": row.requester_session,
+            "user": row.requester_user,
+        },
+        "card": json.loads(row.card_json),
+    }

@@ -1,0 +1,223 @@
+"""The server's database: SQLite (WAL) by default, PostgreSQL for replicas; numbered migrations.
+
+Every state change that must happen once, whichever replica serves it (a request decided, an
+approval consumed), is a conditional ``UPDATE … WHERE state = 'pending'`` inside a transaction
+that first locks the request row (``SELECT … FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on
+SQLite), so two replicas can never both win. Migrations are plain DDL, applied in order and
+recorded in ``schema_migrations``; an existing database is upgraded in place at start-up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from interlock.errors import ServerError
+
+metadata = sa.MetaData()
+
+requests = sa.Table(
+    "requests",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("binding", sa.String(80), nullable=False),
+    sa.Column("action_digest", sa.String(80), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("action_json", sa.Text, nullable=False),
+    sa.Column("card_json", sa.Text, nullable=False),
+    sa.Column("environment", sa.String(100)),
+    sa.Column("production", sa.Boolean, nullable=False),
+    sa.Column("quorum", sa.Integer, nullable=False),
+    sa.Column("requester_agent", sa.String(100)),
+    sa.Column("requester_session", sa.String(200)),
+    sa.Column("requester_user", sa.String(100)),
+    sa.Column("policy_revision", sa.String(80), nullable=False),
+    sa.Column("decided_at", sa.Float),
+    sa.Column("decided_by", sa.Text),
+    sa.Column("use_by", sa.Float),
+    sa.Column("consumed_at", sa.Float),
+    sa.Index("ix_requests_binding_state", "binding", "state"),
+    sa.Index("ix_requests_state_expires", "state", "expires_at"),
+)
+
+votes = sa.Table(
+    "votes",
+    metadata,
+    sa.Column("request_id", sa.String(40), sa.ForeignKey("requests.id"), primary_key=True),
+    sa.Column("approver", sa.String(100), primary_key=True),
+    sa.Column("vote", sa.String(10), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+)
+
+approvers = sa.Table(
+    "approvers",
+    metadata,
+    sa.Column("username", sa.String(100), primary_key=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(80), primary_key=True),
+    sa.Column("username", sa.String(100), nullable=False),
+    sa.Column("csrf", sa.String(80), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("request_id", sa.String(40)),
+    sa.Column("actor", sa.String(200)),
+    sa.Column("detail", sa.Text, nullable=False, server_default="{}"),
+)
+
+switch = sa.Table(
+    "switch",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("killed", sa.Boolean, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("by", sa.String(200), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.String(40), nullable=False),
+    sa.Column("channel", sa.String(100), nullable=False),
+    sa.Column("event", sa.String(40), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_at", sa.Float, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Index("ix_deliveries_state_next", "state", "next_at"),
+)
+
+Migration = Callable[[Connection], None]
+
+
+def _create(*tables: sa.Table) -> Migration:
+    def apply(conn: Connection) -> None:
+        for table in tables:
+            table.create(conn)
+
+    return apply
+
+
+MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
+    (
+        1,
+        "requests, votes, approvers, sessions, events",
+        _create(requests, votes, approvers, sessions, events),
+    ),
+    (2, "kill switch", _create(switch)),
+    (3, "notification deliveries", _create(deliveries)),
+)
+
+_versions = sa.Table(
+    "schema_migrations",
+    sa.MetaData(),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("applied_at", sa.Float, nullable=False),
+)
+
+
+def sqlite_url(data_dir: Path) -> str:
+    return f"sqlite:///{data_dir / 'interlock.db'}"
+
+
+def connect(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and real ``BEGIN IMMEDIATE``."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    try:
+        if url.startswith("sqlite"):
+            engine = sa.create_engine(url, connect_args={"timeout": 30, "isolation_level": None})
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+            sa.event.listen(engine, "begin", _sqlite_begin)
+        else:
+            engine = sa.create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise ServerError(f"cannot use database_url: {exc}") from None
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # pysqlite's own BEGIN is deferred: two writers could both read "pending" first.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def migrate(engine: Engine, upto: int | None = None) -> list[int]:
+    """Apply every migration not yet applied (up to ``upto``); returns the versions applied.
+
+    Concurrent starts (two replicas) are serialised by a lock: PostgreSQL's advisory lock, and
+    on SQLite the write lock of ``BEGIN IMMEDIATE``.
+    """
+    applied: list[int] = []
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(8470)")
+        _versions.create(conn, checkfirst=True)
+        done = set(conn.execute(sa.select(_versions.c.version)).scalars())
+        for version, name, apply in MIGRATIONS:
+            if version in done or (upto is not None and version > upto):
+                continue
+            apply(conn)
+            conn.execute(
+                _versions.insert().values(version=version, name=name, applied_at=time.time())
+            )
+            applied.append(version)
+    return applied
+
+
+def schema_version(engine: Engine) -> int:
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("schema_migrations"):
+            return 0
+        return int(conn.execute(sa.select(sa.func.max(_versions.c.version))).scalar() or 0)
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    with engine.begin() as conn:
+        yield conn
+
+
+def lock_request(conn: Connection, request_id: str) -> sa.Row[Any] | None:
+    """The request row, locked for the rest of the transaction (PostgreSQL; SQLite is whole-db)."""
+    query = sa.select(requests).where(requests.c.id == request_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return conn.execute(query).first()
