@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(CURDIR)/$(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test eval bench lint format clean venv e2e-clients
+.PHONY: run test eval bench lint format clean venv e2e-clients browser postgres
 
 venv: $(STAMP)
 
@@ -18,12 +18,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m compileall -q src > /dev/null
 	touch $(STAMP)
 
-## run: Interlock's main job on embedded defaults (until the server lands: a guided demo)
+## run: Interlock's main job on embedded defaults: the approval server and dashboard on
+## 127.0.0.1:8470, state (SQLite, audit log) in .interlock/ (kept between runs)
 run: $(STAMP)
-	$(VENV)/bin/interlock demo
+	$(VENV)/bin/interlock serve
 
 ## test: lint, type-check and the whole test suite, the real agent CLIs included (docs/e2e.md)
-test: $(STAMP) lint e2e-clients
+test: $(STAMP) lint e2e-clients browser postgres
 	INTERLOCK_E2E=require INTERLOCK_E2E_DIR=$(E2E_DIR) $(PY) -m pytest --durations=5
 
 # The agent CLIs the end-to-end suite runs, pinned in tests/e2e/clients.txt, installed with npm
@@ -38,6 +39,17 @@ e2e-clients:
 	  echo "installing $$package@$$version into $$dir"; \
 	  npm install --prefix "$$dir" --no-audit --no-fund --loglevel=error "$$package@$$version" || exit 1; \
 	done
+
+# Dashboard tests drive Debian's Chromium through Playwright (no browser download).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Debian's chromium for the dashboard tests"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium > /dev/null; }
+
+# Tests that need a database use a real PostgreSQL: the machine's, else a private cluster.
+postgres:
+	@sh scripts/ensure-postgres.sh
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests eval bench
