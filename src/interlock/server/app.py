@@ -54,6 +54,8 @@ class State:
 
 
 def create_app(settings: ServerSettings) -> Starlette:
+    from interlock.server import dashboard  # noqa: F401  (registers the dashboard's routes)
+
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = db.connect(settings.database_url)
     db.migrate(engine)
