@@ -23,8 +23,9 @@ holds), ``add_approver(name)``, ``sign_in(name)`` (an httpx client carrying the 
 and the ``X-CSRF-Token`` header), ``submit(action)``, ``vote(client, id, 'approve')``, and
 ``service`` / ``accounts`` (the app's own objects, for a clock or a look at the rows).
 
-Plain functions: :func:`action_json` builds the wire form of an action (what a hook sends),
-:func:`ServeProcess` starts ``.venv/bin/interlock serve`` as a subprocess.
+Plain helpers: :func:`action_json` builds the wire form of an action (what a hook sends),
+:func:`together` runs calls in threads released at once (races), :class:`ServeProcess` starts
+``.venv/bin/interlock serve`` as a subprocess.
 Import them with ``from tests.server.conftest import action_json, PASSWORD``.
 """
 
@@ -324,6 +325,32 @@ def make_server(tmp_path: Path, project: Path) -> Iterator[MakeServer]:
 def server(make_server: MakeServer) -> Served:
     """The server on SQLite in tmp_path, configured by :func:`project`."""
     return make_server()
+
+
+def together(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run every call in its own thread, released at once by a barrier; their results in order.
+
+    An exception in any call is raised here (the first one), after every thread has finished.
+    """
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        barrier.wait()
+        try:
+            results[index] = call()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 # --- `interlock serve` as a process ---------------------------------------------------------

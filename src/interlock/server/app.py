@@ -26,17 +26,19 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from interlock import killswitch
 from interlock.actions import action_from_json
 from interlock.audit import AuditLog
 from interlock.errors import ApprovalError
 from interlock.server import db
-from interlock.server.accounts import Accounts, Session
-from interlock.server.approvals import ApprovalService
+from interlock.server.accounts import SESSION_SECONDS, Accounts, Session
+from interlock.server.approvals import STATES, ApprovalService
 from interlock.server.openapi import document
 from interlock.server.settings import ServerSettings
 
@@ -99,9 +101,11 @@ def create_app(settings: ServerSettings) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=[Middleware(BodyLimit, limit=MAX_BODY)],
         exception_handlers={
             HTTPException: _http_error,  # type: ignore[dict-item]
             ApprovalError: _approval_error,  # type: ignore[dict-item]
+            Exception: _server_error,
         },
     )
     app.state.interlock = state
@@ -141,6 +145,11 @@ async def _approval_error(request: Request, exc: ApprovalError) -> Response:
     return error(409, "refused", str(exc))
 
 
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # The details go to the server's log (uvicorn prints the traceback), not to the caller.
+    return error(500, "internal", "the server failed on this request; see its log")
+
+
 _CODES = {
     400: "bad_request",
     401: "unauthenticated",
@@ -152,10 +161,40 @@ _CODES = {
 }
 
 
+class BodyLimit:
+    """Refuses a body over ``limit`` bytes (413) while it arrives, before it is all in memory.
+
+    Every route reads through it, JSON and forms alike: a declared Content-Length over the
+    limit is refused at once, a chunked body as soon as it passes the limit.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await error(413, "too_large", "request body over 1 MB")(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise HTTPException(413, "request body over 1 MB")
+            return message
+
+        await self.app(scope, limited, send)
+
+
 async def body_json(request: Request) -> dict[str, Any]:
     raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise HTTPException(413, "request body over 1 MB")
     try:
         data = json.loads(raw or b"{}")
     except ValueError:
@@ -240,6 +279,8 @@ async def status(request: Request) -> Response:
 async def list_requests(request: Request) -> Response:
     await approver(request, write=False)
     wanted = request.query_params.get("state")
+    if wanted is not None and wanted not in STATES:
+        raise HTTPException(400, f"state is one of {', '.join(STATES)}")
     rows = await run_in_threadpool(state_of(request).service.requests, wanted)
     return JSONResponse({"requests": rows})
 
@@ -295,7 +336,7 @@ def set_session_cookie(response: Response, token: str, request: Request) -> None
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
-        max_age=12 * 3600,
+        max_age=int(SESSION_SECONDS),
         path="/",
     )
 

@@ -14,8 +14,11 @@ Invariants (each has a test in tests/server/test_approvals.py):
    An approver votes on the binding the card showed them: a vote for another binding is
    refused.
 5. An approved request is consumed by exactly one later submission of the same action.
-6. While the kill switch is on, nothing is filed or consumed and every pending request is
-   denied.
+6. Turning the kill switch on denies every pending request and voids every unused approval;
+   while it is on, nothing is filed or consumed (a submission racing the kill either lands
+   before it, and is denied by it, or sees it on).
+7. Every transition's audit record is written after its transaction commits: a refusal or a
+   lost race leaves no record of something that did not happen.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +75,22 @@ class Outcome:
 
 Listener = Callable[[str, dict[str, Any]], None]
 
+# PostgreSQL advisory locks. Filing and consuming hold the switch lock shared and the kill switch
+# holds it exclusive, so a submission racing `interlock kill` either lands before the kill (and
+# is denied by it) or sees the switch on: never a pending request, or a consumed approval, while
+# the switch is on. A binding's lock (two-key form, a key space of its own) serialises filing the
+# same action twice. SQLite needs neither: BEGIN IMMEDIATE serialises every write.
+_SWITCH_LOCK = 8471
+_BINDING_LOCK = 8470
+
+
+@dataclass
+class _Tx:
+    """One transaction and the events it wrote, published only once it has committed."""
+
+    conn: Connection
+    events: list[tuple[str, str | None, str, dict[str, Any]]] = field(default_factory=list)
+
 
 class ApprovalService:
     """Every rule of an approval's life; the HTTP layer only authenticates and calls in."""
@@ -97,18 +117,26 @@ class ApprovalService:
         Returns ``approved`` exactly once per approval; the same action again later is a new
         request.
         """
-        if self.kill_state() is not None:
-            return Outcome("killed", None, "the kill switch is on: every action is denied")
         project = self._project_policy(action)
         decision = _decide(action, project)
         if decision.verdict is Verdict.DENY:
             return Outcome("denied", None, decision.message())
         binding = self.binding(action, decision)
-        now = self.clock()
         self.sweep()
-        with db.transaction(self.engine) as conn:
+        with self._transaction() as tx:
+            conn = tx.conn
             if conn.dialect.name == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:b))"), {"b": binding})
+                conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": _SWITCH_LOCK}
+                )
+                conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:k, hashtext(:b))"),
+                    {"k": _BINDING_LOCK, "b": binding},
+                )
+            # Read under the lock, inside the transaction: a kill that committed first is seen.
+            if _switch_row(conn) is not None:
+                return Outcome("killed", None, "the kill switch is on: every action is denied")
+            now = self.clock()
             consumed = conn.execute(
                 sa.update(requests)
                 .where(
@@ -128,20 +156,17 @@ class ApprovalService:
                 .values(consumed_at=now)
                 .returning(requests.c.id, requests.c.decided_by)
             ).first()
-            if consumed is not None:
-                who = tuple(json.loads(consumed.decided_by or "[]"))
-                self._event(conn, "consumed", consumed.id, action.actor.agent or "agent", {})
-                outcome = Outcome(
-                    APPROVED, consumed.id, f"approved by {', '.join(who)} ({consumed.id})", who
-                )
-            else:
-                outcome = self._pending(conn, action, decision, project, binding, reason, requester)
-        self._announce()
-        return outcome
+            if consumed is None:
+                return self._pending(tx, action, decision, project, binding, reason, requester)
+            who = tuple(json.loads(consumed.decided_by or "[]"))
+            self._event(tx, "consumed", consumed.id, action.actor.agent or "agent", {})
+            return Outcome(
+                APPROVED, consumed.id, f"approved by {', '.join(who)} ({consumed.id})", who
+            )
 
     def _pending(
         self,
-        conn: Connection,
+        tx: _Tx,
         action: Action,
         decision: Decision,
         project: Policy,
@@ -150,7 +175,7 @@ class ApprovalService:
         requester: str | None,
     ) -> Outcome:
         now = self.clock()
-        existing = conn.execute(
+        existing = tx.conn.execute(
             sa.select(requests.c.id).where(
                 requests.c.binding == binding,
                 requests.c.state == PENDING,
@@ -160,8 +185,9 @@ class ApprovalService:
         if existing is not None:
             return Outcome(PENDING, existing.id, _waiting(existing.id))
         card = cards.build(action, decision, project, reason)
+        quorum = self.quorum(decision, project, card)
         request_id = "req_" + secrets.token_hex(8)
-        conn.execute(
+        tx.conn.execute(
             requests.insert().values(
                 id=request_id,
                 created_at=now,
@@ -174,14 +200,20 @@ class ApprovalService:
                 card_json=json.dumps(card, ensure_ascii=False),
                 environment=card["environment"],
                 production=card["production"],
-                quorum=self.quorum(decision, project, card),
+                quorum=quorum,
                 requester_agent=action.actor.agent,
                 requester_session=action.actor.session,
                 requester_user=requester,
                 policy_revision=decision.policy_revision,
             )
         )
-        self._event(conn, "created", request_id, action.actor.agent or "agent", {"card": card})
+        self._event(
+            tx,
+            "created",
+            request_id,
+            action.actor.agent or "agent",
+            {"card": card, "binding": binding, "quorum": quorum},
+        )
         return Outcome(PENDING, request_id, _waiting(request_id))
 
     def binding(self, action: Action, decision: Decision) -> str:
@@ -290,14 +322,14 @@ class ApprovalService:
             raise ApprovalError("a vote is approve or deny")
         self.sweep()
         now = self.clock()
-        with db.transaction(self.engine) as conn:
-            row = db.lock_request(conn, request_id)
+        with self._transaction() as tx:
+            row = db.lock_request(tx.conn, request_id)
             if row is None:
                 raise ApprovalError(f"no request {request_id}")
             if row.state != PENDING:
                 raise ApprovalError(f"{request_id} is already {row.state}; nothing is reopened")
             if row.expires_at <= now:
-                self._transition(conn, row.id, EXPIRED, ["expiry"], now)
+                # The sweep records the expiry; this transaction writes nothing.
                 raise ApprovalError(f"{request_id} expired; expiry means deny")
             if not secrets.compare_digest(binding, row.binding):
                 raise ApprovalError(
@@ -305,45 +337,46 @@ class ApprovalService:
                 )
             if row.requester_user and approver == row.requester_user:
                 raise ApprovalError("the requester cannot approve their own request")
-            earlier = conn.execute(
-                sa.select(votes.c.vote).where(
-                    votes.c.request_id == request_id, votes.c.approver == approver
-                )
-            ).first()
-            if earlier is not None:
-                raise ApprovalError(f"{approver} already voted {earlier.vote} on {request_id}")
-            conn.execute(
-                votes.insert().values(
-                    request_id=request_id, approver=approver, vote=vote, at=now, note=note[:500]
-                )
-            )
-            self._event(conn, vote, request_id, approver, {"note": note[:500]})
-            approving = (
-                conn.execute(
-                    sa.select(votes.c.approver)
-                    .where(votes.c.request_id == request_id, votes.c.vote == "approve")
-                    .order_by(votes.c.at)
-                )
-                .scalars()
-                .all()
-            )
-            if vote == "deny":
-                self._transition(conn, row.id, DENIED, [approver], now)
-            elif len(approving) >= row.quorum:
-                self._transition(conn, row.id, APPROVED, list(approving), now)
-        self._announce()
+            self._cast(tx, row, approver, vote, note[:500], now)
         view = self.get(request_id)
         assert view is not None
         return view
 
+    def _cast(self, tx: _Tx, row: Any, approver: str, vote: str, note: str, now: float) -> None:
+        earlier = tx.conn.execute(
+            sa.select(votes.c.vote).where(
+                votes.c.request_id == row.id, votes.c.approver == approver
+            )
+        ).first()
+        if earlier is not None:
+            raise ApprovalError(f"{approver} already voted {earlier.vote} on {row.id}")
+        tx.conn.execute(
+            votes.insert().values(
+                request_id=row.id, approver=approver, vote=vote, at=now, note=note
+            )
+        )
+        self._event(tx, vote, row.id, approver, {"note": note})
+        approving = (
+            tx.conn.execute(
+                sa.select(votes.c.approver)
+                .where(votes.c.request_id == row.id, votes.c.vote == "approve")
+                .order_by(votes.c.at)
+            )
+            .scalars()
+            .all()
+        )
+        if vote == "deny":
+            self._transition(tx, row.id, DENIED, [approver], now)
+        elif len(approving) >= row.quorum:
+            self._transition(tx, row.id, APPROVED, list(approving), now)
+
     def cancel(self, request_id: str, by: str) -> None:
         now = self.clock()
-        with db.transaction(self.engine) as conn:
-            row = db.lock_request(conn, request_id)
+        with self._transaction() as tx:
+            row = db.lock_request(tx.conn, request_id)
             if row is None or row.state != PENDING:
                 raise ApprovalError(f"{request_id} is not pending")
-            self._transition(conn, request_id, CANCELLED, [by], now)
-        self._announce()
+            self._transition(tx, request_id, CANCELLED, [by], now)
 
     def sweep(self) -> list[str]:
         """Expire what ran out of time: pending past ``expires_at``, approvals past ``use_by``."""
@@ -367,22 +400,20 @@ class ApprovalService:
             )
         expired: list[str] = []
         for request_id in due:
-            with db.transaction(self.engine) as conn:
-                row = db.lock_request(conn, request_id)
+            with self._transaction() as tx:
+                row = db.lock_request(tx.conn, request_id)
                 if row is None:
                     continue
                 if (row.state == PENDING and row.expires_at <= now) or (
                     row.state == APPROVED and row.consumed_at is None and (row.use_by or 0) <= now
                 ):
-                    self._transition(conn, request_id, EXPIRED, ["expiry"], now, row.state)
+                    self._transition(tx, request_id, EXPIRED, ["expiry"], now, row.state)
                     expired.append(request_id)
-        if expired:
-            self._announce()
         return expired
 
     def _transition(
         self,
-        conn: Connection,
+        tx: _Tx,
         request_id: str,
         state: str,
         by: list[str],
@@ -392,61 +423,97 @@ class ApprovalService:
         values: dict[str, Any] = {"state": state, "decided_at": now, "decided_by": json.dumps(by)}
         if state == APPROVED:
             values["use_by"] = now + self.policy.approvals.use_within
-        changed = conn.execute(
+        changed = tx.conn.execute(
             sa.update(requests)
             .where(requests.c.id == request_id, requests.c.state == current)
             .values(**values)
         ).rowcount
         if changed != 1:
             raise ApprovalError(f"{request_id} changed meanwhile; nothing was decided twice")
-        self._event(conn, state, request_id, ", ".join(by), {"from": current})
+        self._event(tx, state, request_id, ", ".join(by), {"from": current})
 
     # --- kill switch -----------------------------------------------------------------------
 
     def kill_state(self) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(switch).where(switch.c.id == 1)).first()
-        if row is None or not row.killed:
-            return None
-        return {"at": row.at, "by": row.by, "reason": row.reason}
+            return _switch_row(conn)
 
     def kill(self, by: str, reason: str = "") -> list[str]:
-        """Turn the kill switch on and deny every pending request; returns those denied."""
+        """Turn the kill switch on, deny every pending request and void every unused approval.
+
+        Returns the pending requests denied. An approval granted before the kill is void too
+        (``approved`` → ``expired``): after ``resume`` the agent asks again, and the people
+        who approved see the request anew rather than an approval from before the emergency.
+        A request decided while the kill waited for its row lock is handled by what it
+        became; the kill itself never fails because of such a race.
+        """
         now = self.clock()
-        with db.transaction(self.engine) as conn:
-            self._set_switch(conn, True, by, reason, now)
-            pending = (
-                conn.execute(sa.select(requests.c.id).where(requests.c.state == PENDING))
+        denied: list[str] = []
+        with self._transaction() as tx:
+            self._set_switch(tx, True, by, reason, now)
+            live = (
+                tx.conn.execute(
+                    sa.select(requests.c.id)
+                    .where(
+                        sa.or_(
+                            requests.c.state == PENDING,
+                            sa.and_(requests.c.state == APPROVED, requests.c.consumed_at.is_(None)),
+                        )
+                    )
+                    .order_by(requests.c.id)
+                )
                 .scalars()
                 .all()
             )
-            for request_id in pending:
-                self._transition(conn, request_id, DENIED, ["kill-switch"], now)
-        self._announce()
-        return list(pending)
+            for request_id in live:
+                row = db.lock_request(tx.conn, request_id)
+                if row is None:
+                    continue
+                if row.state == PENDING:
+                    self._transition(tx, request_id, DENIED, ["kill-switch"], now)
+                    denied.append(request_id)
+                elif row.state == APPROVED and row.consumed_at is None:
+                    self._transition(tx, request_id, EXPIRED, ["kill-switch"], now, APPROVED)
+        return denied
 
     def resume(self, by: str) -> None:
-        with db.transaction(self.engine) as conn:
-            self._set_switch(conn, False, by, "", self.clock())
-        self._announce()
+        with self._transaction() as tx:
+            self._set_switch(tx, False, by, "", self.clock())
 
-    def _set_switch(self, conn: Connection, killed: bool, by: str, reason: str, now: float) -> None:
+    def _set_switch(self, tx: _Tx, killed: bool, by: str, reason: str, now: float) -> None:
+        conn = tx.conn
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SWITCH_LOCK})
         values = {"killed": killed, "at": now, "by": by, "reason": reason[:500]}
         if conn.execute(sa.update(switch).where(switch.c.id == 1).values(**values)).rowcount == 0:
             conn.execute(switch.insert().values(id=1, **values))
-        self._event(conn, "killed" if killed else "resumed", None, by, {"reason": reason[:500]})
+        self._event(tx, "killed" if killed else "resumed", None, by, {"reason": reason[:500]})
 
     # --- events ----------------------------------------------------------------------------
 
+    @contextmanager
+    def _transaction(self) -> Iterator[_Tx]:
+        """A write transaction; its events reach the audit log and listeners after commit.
+
+        A transaction that rolls back (a refusal, a lost race, a database error) leaves no
+        audit record behind: the log says only what happened.
+        """
+        with db.transaction(self.engine) as conn:
+            tx = _Tx(conn)
+            yield tx
+        for kind, request_id, actor, detail in tx.events:
+            self._publish(kind, request_id, actor, detail)
+
     def _event(
         self,
-        conn: Connection,
+        tx: _Tx,
         kind: str,
         request_id: str | None,
         actor: str,
         detail: dict[str, Any],
     ) -> None:
-        conn.execute(
+        """Write an ``events`` row (what the SSE stream and replicas read) in ``tx``."""
+        tx.conn.execute(
             events.insert().values(
                 at=self.clock(),
                 kind=kind,
@@ -455,21 +522,34 @@ class ApprovalService:
                 detail=json.dumps(detail, ensure_ascii=False, default=str),
             )
         )
+        tx.events.append((kind, request_id, actor, detail))
+
+    def _publish(
+        self, kind: str, request_id: str | None, actor: str, detail: dict[str, Any]
+    ) -> None:
         if self.audit is not None:
+            recorded = {k: v for k, v in detail.items() if k != "card"}
+            card = detail.get("card")
+            if isinstance(card, dict):  # what was asked, in the log's own words (masked)
+                recorded["action"] = {k: card.get(k) for k in ("text", "environment", "operations")}
             self.audit.append(
                 {
                     "type": "approval",
                     "event": kind,
                     "request_id": request_id,
                     "actor": {"name": actor},
-                    "detail": {k: v for k, v in detail.items() if k != "card"},
+                    "detail": recorded,
                 }
             )
         for listener in self.listeners:
             listener(kind, {"request_id": request_id, "actor": actor, **detail})
 
-    def _announce(self) -> None:
-        """Hook for live updates; the SSE stream polls ``events`` so replicas see each other."""
+
+def _switch_row(conn: Connection) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(switch).where(switch.c.id == 1)).first()
+    if row is None or not row.killed:
+        return None
+    return {"at": row.at, "by": row.by, "reason": row.reason}
 
 
 def _decide(action: Action, policy: Policy) -> Decision:
