@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 
 from interlock import killswitch
 from tests.server.browser import ARTIFACTS, approver_page, launch, shot
-from tests.server.conftest import PROD_DROP, PROJECT_TOML, MakeServer, Served, action_json
+from tests.server.conftest import PASSWORD, PROD_DROP, PROJECT_TOML, MakeServer, Served, action_json
 
 STAGING_DROP = "psql -h db.staging.internal -c 'DROP TABLE sessions_old'"
 """``ask`` in staging, cannot be undone but not production: one approver."""
@@ -82,6 +82,9 @@ def test_sign_in_refuses_a_wrong_password_then_signs_in_and_out(
     page.click("button:has-text('Sign in')")
     expect(page.locator(".alert.refused")).to_have_text("Wrong name or password.")
     assert not any(c["name"] == "interlock_session" for c in context.cookies())
+    # Without the form's own token (another site posting it), even the right password fails.
+    forged = server.agent().post("/sign-in", data={"username": "alice", "password": PASSWORD})
+    assert forged.status_code == 403 and "interlock_session" not in forged.cookies
 
     context.close()
     context, page = approver_page(chromium, server.url, "alice")
@@ -192,7 +195,7 @@ def test_production_drop_needs_two_distinct_approvers_seen_live_by_both(
     assert status["state"] == "approved" and status["approved_by"] == ["alice", "bob"]
 
 
-def test_the_requester_sees_the_server_refuse_their_own_approval(
+def test_the_card_shows_the_servers_refusals_requester_changed_binding_forged_csrf(
     server: Served, open_as: Open
 ) -> None:
     request_id = server.file(
@@ -205,7 +208,18 @@ def test_the_requester_sees_the_server_refuse_their_own_approval(
         "the requester cannot approve their own request"
     )
     assert state_badge(page) == "pending"
-    assert server.service.status(request_id)["state"] == "pending"  # type: ignore[index]
+
+    page = card_of(open_as("alice"), request_id)
+    page.locator("input[name=binding]").evaluate("e => e.value = 'sha256:' + '0'.repeat(64)")
+    page.click("button.approve")
+    expect(page.locator(".alert.refused")).to_contain_text(
+        "this vote is for another action than the one on the card"
+    )
+    page.locator(".vote-form input[name=csrf]").evaluate("e => e.value = 'forged'")
+    page.click("button.approve")
+    expect(page.locator(".alert.refused")).to_have_text("missing or wrong CSRF token")
+    found = server.service.get(request_id)
+    assert found is not None and found["state"] == "pending" and found["votes"] == []
 
 
 def test_deny_with_a_note_decides_and_the_retry_is_a_new_request(
@@ -281,5 +295,5 @@ def test_an_unanswered_request_expires_on_the_card_and_loses_its_buttons(
     expect(page.locator("#card-head .badge.state")).to_have_text("expired", timeout=15_000)
     expect(page.locator(".vote-form")).to_have_count(0)
     expect(page.locator("#card-actions")).to_contain_text("expired; nothing can change it now")
-    assert short.service.status(request_id)["state"] == "expired"  # type: ignore[index]
+    assert short.service.status(request_id)["state"] == "expired"
     shot(page, "card-expired")

@@ -124,14 +124,16 @@ async def _render(
     context: dict[str, Any],
     status: int = 200,
 ) -> Response:
-    """A page with what every page shows: who is signed in and the kill switch."""
-    state = app.state_of(request)
-    kill = await run_in_threadpool(state.service.kill_state)
-    since = await run_in_threadpool(state.service.last_event) if session else 0
+    """A page with what every page shows: who is signed in and the kill switch.
+
+    A live page passes ``since``, the last event it has seen, read *before* its data, so the
+    event stream starts where the page's data ends and nothing falls between them.
+    """
+    kill = await run_in_threadpool(app.state_of(request).service.kill_state)
     return templates.TemplateResponse(
         request,
         name,
-        {"user": session, "kill": kill, "now": time.time(), "since": since, **context},
+        {"user": session, "kill": kill, "now": time.time(), "since": 0, **context},
         status_code=status,
     )
 
@@ -226,13 +228,13 @@ async def index(request: Request) -> Response:
     """Pending requests first (oldest deadline first), then the recent history."""
     session = await app.approver(request, write=False)
     service = app.state_of(request).service
+    since = await run_in_threadpool(service.last_event)
     pending = await run_in_threadpool(service.requests, "pending")
     recent = await run_in_threadpool(service.requests, None, HISTORY + len(pending))
     history = [r for r in recent if r["state"] != "pending"][:HISTORY]
     pending.sort(key=lambda r: r["expires_at"])
-    return await _render(
-        request, "index.html", session, {"pending": pending, "history": history, "live": "/"}
-    )
+    context = {"pending": pending, "history": history, "live": "/", "since": since}
+    return await _render(request, "index.html", session, context)
 
 
 @_page
@@ -246,7 +248,9 @@ async def _card(
     request: Request, session: Session, *, notice: str = "", refusal: str = "", status: int = 200
 ) -> Response:
     request_id = request.path_params["id"]
-    found = await run_in_threadpool(app.state_of(request).service.get, request_id)
+    service = app.state_of(request).service
+    since = await run_in_threadpool(service.last_event)
+    found = await run_in_threadpool(service.get, request_id)
     if found is None:
         raise HTTPException(404, f"There is no request {request_id}.")
     mine = [v for v in found["votes"] if v["approver"] == session.username]
@@ -258,6 +262,7 @@ async def _card(
         "notice": notice,
         "refusal": refusal,
         "live": f"/requests/{request_id}",
+        "since": since,
     }
     return await _render(request, "request.html", session, context, status)
 
