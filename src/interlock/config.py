@@ -158,7 +158,9 @@ def load_policy(start: str | os.PathLike[str] | None = None) -> Policy:
     start_path = Path(start or os.getcwd())
     path = find_config(start_path)
     if path is None:
-        return Policy(project_root=str(_project_root(start_path)))
+        # No file, but INTERLOCK_SERVER still names the approval server (docs/hooks.md).
+        approvals = _approvals({}, "INTERLOCK_SERVER")
+        return Policy(project_root=str(_project_root(start_path)), approvals=approvals)
     try:
         raw = path.read_bytes()
     except OSError as exc:

@@ -2,7 +2,8 @@
 
 1. Read the payload (at most 1 MB + 1 byte; the runner judges size and shape).
 2. Fast path: a warm Interlock process answers over a Unix socket (:mod:`.client`); the first
-   call of a session starts it in the background.
+   call of a session starts it in the background. A call that may wait for approvers is
+   handed back and decided here.
 3. Otherwise, or if anything about the fast path fails, decide in this process.
 
 Everything is guarded, the imports included: a broken install must still answer with exit 2
@@ -81,14 +82,15 @@ def _main() -> int:
 
         if client.enabled():
             answer = client.ask(argv[0], payload)
-            if answer is not None:
+            if isinstance(answer, tuple):
                 code, out, err = answer
                 sys.stdout.buffer.write(out)
                 sys.stdout.buffer.flush()
                 sys.stderr.buffer.write(err)
                 sys.stderr.buffer.flush()
                 return code
-            client.spawn()
+            if answer is None:
+                client.spawn()
         import io
 
         from interlock.hooks.runner import emit, run

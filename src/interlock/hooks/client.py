@@ -16,7 +16,9 @@ Wire format (version ``ILK1``), one request per connection:
 - request: ``b"ILK1 <len agent> <len cwd> <len env>\\n"`` + agent + cwd + env + payload, where
   env is ``NAME=value`` pairs joined by NUL; the client then shuts down its write side;
 - answer: ``b"ILK1 <exit> <len stdout> <len stderr>\\n"`` + stdout + stderr, or
-  ``b"ILK1 stale\\n"`` when the daemon's code changed on disk since it started.
+  ``b"ILK1 stale\\n"`` when the daemon's code changed on disk since it started, or
+  ``b"ILK1 local\\n"`` when the call may wait for a person and must be decided in the hook's
+  own process (the daemon stays up, so no new one is started).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import os
 import sys
 
 MAGIC = b"ILK1"
+LOCAL = MAGIC + b" local\n"
 TIMEOUT = 5.0
 """Seconds to wait for the daemon before deciding in-process (the fallback has its own 20 s)."""
 MAX_ANSWER = 4_000_000
@@ -72,8 +75,9 @@ def private_dir(path: str, create: bool) -> bool:
     return is_dir and info.st_uid == os.getuid() and info.st_mode & 0o077 == 0
 
 
-def ask(agent: str, payload: bytes) -> tuple[int, bytes, bytes] | None:
-    """The daemon's answer for one hook call, or None to decide in-process."""
+def ask(agent: str, payload: bytes) -> tuple[int, bytes, bytes] | str | None:
+    """The daemon's answer for one hook call; ``"local"`` when the daemon handed the call
+    back (decide in-process, the daemon is up); None to decide in-process (and start one)."""
     path = socket_path()
     if not private_dir(os.path.dirname(path), create=False):
         return None
@@ -98,6 +102,8 @@ def ask(agent: str, payload: bytes) -> tuple[int, bytes, bytes] | None:
             conn.close()
     except OSError:
         return None
+    if answer == LOCAL:
+        return "local"
     return parse_answer(answer)
 
 

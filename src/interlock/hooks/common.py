@@ -32,6 +32,8 @@ class Call:
     permission_mode: str | None = None
     """Claude Code's permission mode; ``auto`` ignores a hook's ask (#89561)."""
     event: str = ""
+    reason: str = ""
+    """The agent's own stated reason for the call (Claude's ``description``), for the card."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class HookResult:
     """True when the hook itself could not decide (bad input, internal error): fail closed."""
     event: str = ""
     permission_mode: str | None = None
+    requests: tuple[tuple[str, str], ...] = ()
+    """(request id, card URL) of each approval request this call now waits on."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,23 @@ def tool_call(
         actions=tuple(tool_actions(tool, tool_input, cwd, actor)),
         permission_mode=optional_str(payload, "permission_mode"),
         event=event,
+        reason=stated_reason(tool_input),
     )
+
+
+REASON_KEYS = ("description", "justification")
+"""Where agents put their own reason: Claude Code and Gemini ``description``, Codex's
+escalation ``justification``."""
+MAX_REASON = 500
+
+
+def stated_reason(tool_input: Mapping[str, Any]) -> str:
+    """The agent's own words on why it makes this call; "" when it gave none."""
+    for key in REASON_KEYS:
+        value = tool_input.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:MAX_REASON]
+    return ""
 
 
 def payload_cwd(obj: Payload) -> str:

@@ -36,6 +36,7 @@ from interlock.hooks.common import (
     require_str,
     shell_action,
     shell_command,
+    stated_reason,
 )
 from interlock.hooks.messages import ask_text, deny_text, needs_person_text
 
@@ -60,7 +61,9 @@ def parse(payload: Payload) -> Call:
         actions = [mcp_action(f"mcp__{tool}", _mcp_arguments(payload), cwd, actor)]
     else:
         actions = _pre_tool_use(payload, cwd, actor)
-    return Call(cwd=cwd, actor=actor, actions=tuple(actions), event=event)
+    tool_input = payload.get("tool_input")
+    reason = stated_reason(tool_input) if isinstance(tool_input, dict) else ""
+    return Call(cwd=cwd, actor=actor, actions=tuple(actions), event=event, reason=reason)
 
 
 def _cwd(payload: Payload) -> str:

@@ -8,8 +8,15 @@ time: a call takes about 2 ms, while forking a child per call cost 10 ms (copy-o
 warm interpreter), half the latency budget.
 
 The daemon exits when idle for ``INTERLOCK_DAEMON_IDLE`` seconds (default 900), and as soon as
-any of its source files or catalogs (subfolders included) changes on disk (it answers that call "stale", so the
-client decides in-process with the new code). The socket is created 0600 in a 0700 folder.
+any of its loaded source files or catalogs (subfolders included) changes on disk (it answers
+that call "stale", so the client decides in-process with the new code). A module first
+imported by a call is watched from then on; it does not make the daemon stale. The socket is
+created 0600 in a 0700 folder.
+
+A call that may wait for a person (an ``ask`` with ``[approvals] wait`` and a server) is handed
+back unanswered (``ILK1 local``): the hook's own process files it and waits, so the daemon never
+holds up other calls for minutes. Nothing is cached between calls: the policy, the kill switch
+and the server are looked at anew each time.
 """
 
 from __future__ import annotations
@@ -27,9 +34,12 @@ WARM_MODULES = (
     "interlock.audit", "interlock.analyzers.clients", "interlock.analyzers.commands",
     "interlock.analyzers.effects", "interlock.analyzers.find", "interlock.analyzers.http",
     "interlock.analyzers.interpreters", "interlock.analyzers.sql", "interlock.analyzers.terraform",
-    "interlock.analyzers.tools", "interlock.hooks.claude_code", "interlock.hooks.codex",
-    "interlock.hooks.cursor", "interlock.hooks.gemini", "interlock.hooks.runner",
+    "interlock.analyzers.tools", "interlock.hooks.approvals", "interlock.hooks.claude_code",
+    "interlock.hooks.codex", "interlock.hooks.cursor", "interlock.hooks.gemini",
+    "interlock.hooks.runner",
 )  # fmt: skip
+"""Imported before the first call, so it is as fast as the rest (the approval client is
+otherwise loaded only when a server is asked)."""
 READ_TIMEOUT = 2.0
 
 
@@ -54,9 +64,7 @@ def warm() -> None:
 
 def fingerprint() -> tuple[tuple[str, int, int], ...]:
     """Every loaded Interlock source file and catalog, with its mtime and size."""
-    import interlock
-
-    root = os.path.dirname(os.path.abspath(interlock.__file__))
+    root = _package_root()
     files = [
         m.__file__
         for m in list(sys.modules.values())
@@ -74,6 +82,34 @@ def fingerprint() -> tuple[tuple[str, int, int], ...]:
     return tuple(out)
 
 
+Stamp = tuple[int, int]
+
+
+def _stamps(found: tuple[tuple[str, int, int], ...]) -> list[tuple[str, Stamp]]:
+    return [(path, (mtime, size)) for path, mtime, size in found]
+
+
+def changed(known: dict[str, Stamp], now: dict[str, Stamp]) -> bool:
+    """True when a watched file changed or went, or a catalog file appeared.
+
+    A module imported since the last call (a lazily imported analyzer such as runner_git) is
+    not a change: it was loaded from disk as it is now, and is watched from here on.
+    """
+    if any(now.get(path) != stamp for path, stamp in known.items()):
+        return True
+    catalogs = os.path.join(_package_root(), "analyzers", "catalogs") + os.sep
+    if any(path.startswith(catalogs) for path in now.keys() - known.keys()):
+        return True
+    known.update(now)
+    return False
+
+
+def _package_root() -> str:
+    import interlock
+
+    return os.path.dirname(os.path.abspath(interlock.__file__))
+
+
 def catalog_files(folder: str) -> list[str]:
     """Every file under the catalogs folder, subfolders included (``providers/*.toml``, read by
     the HTTP analyzer): an edit or a new file anywhere there makes a running daemon stale."""
@@ -88,7 +124,7 @@ def serve(path: str) -> int:
     if not client.private_dir(os.path.dirname(path), create=True):
         return 1
     warm()
-    started = fingerprint()
+    known = dict(_stamps(fingerprint()))
     listener = _bind(path)
     if listener is None:
         return 0  # another daemon answers on this socket already
@@ -102,7 +138,7 @@ def serve(path: str) -> int:
                 conn, _ = listener.accept()
             except TimeoutError:
                 return 0
-            if fingerprint() != started:
+            if changed(known, dict(_stamps(fingerprint()))):
                 with contextlib.suppress(OSError):
                     conn.sendall(client.MAGIC + b" stale\n")
                 conn.close()
@@ -170,9 +206,13 @@ def _serve_one(conn: socket.socket) -> None:
                 os.environb[key] = value
         with contextlib.suppress(OSError):
             os.chdir(cwd)
-        from interlock.hooks.runner import run
+        from interlock.hooks.runner import HandOff, run
 
-        rendered = run(agent, io.BytesIO(payload))
+        try:
+            rendered = run(agent, io.BytesIO(payload), may_wait=False)
+        except HandOff:
+            conn.sendall(client.LOCAL)
+            return
         out = rendered.stdout.encode("utf-8")
         err = rendered.stderr.encode("utf-8")
         code = rendered.exit_code if rendered.exit_code in (0, 2) else 2

@@ -29,9 +29,34 @@ def deny_text(result: HookResult) -> str:
             f"[rule {result.rule}]. Interlock fails closed. Check the hook setup "
             "(`interlock init`); a person can run the command themselves."
         )
+    if result.rule == "killswitch":
+        return (
+            f"Interlock denied this: {result.message} [rule killswitch]. Nothing will run "
+            "until then; stop and tell the person you work for."
+        )
+    if result.requests:
+        return pending_text(result)
     return (
         f"Interlock denied this: {result.message} [rule {result.rule}]. "
         f"{explain_hint(result)}; a person can run it themselves if it is really intended."
+    )
+
+
+def pending_text(result: HookResult) -> str:
+    """A call held for approvers: where it waits, and that retrying unchanged is the way on.
+
+    Every agent gets this as a deny, Claude Code and Cursor included: their own ask would let
+    the person at the keyboard approve alone, around the server's quorum.
+    """
+    ids = ", ".join(request_id for request_id, _ in result.requests)
+    urls = " ".join(url for _, url in result.requests)
+    which = "request" if len(result.requests) == 1 else "requests"
+    return (
+        f"Interlock needs a person's approval for this: {result.message} [rule {result.rule}]. "
+        f"It was not run. Approval {which} {ids} waits for approvers at {urls}. Once approved, "
+        "the same command will pass when you run it again unchanged (a changed command is a "
+        "new request); retrying before then files nothing new. Tell the person you work for "
+        "and wait for their word."
     )
 
 

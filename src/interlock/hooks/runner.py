@@ -7,12 +7,16 @@ but 2, crashes, is missing or times out (realclients.md, "Ways the hook does NOT
    UTF-8 and parsed as a JSON object; anything else is a deny that says why.
 2. The agent's adapter checks the payload's shape and lists the actions; a wrong shape is a
    deny. A tool the adapter does not judge (WebFetch, TodoWrite …) gives no action: allow.
-3. Each action is decided against the policy of its working directory; the strictest wins.
-4. Each decision is written to the audit log. A failed write does not change the decision:
+3. The kill switch first (:mod:`interlock.killswitch`, a few ``stat`` calls, no network):
+   while it is on, every call is a deny, even one with nothing to check.
+4. Each action is decided against the policy of its working directory; the strictest wins.
+   With an approval server configured, a call whose strictest decision is ``ask`` is filed
+   with it and its answer decides (:mod:`.approvals`, imported only then).
+5. Each decision is written to the audit log. A failed write does not change the decision:
    a deny stays a deny, and an allow stays an allow (blocking all work because a disk is full
    would push people to remove the hook), but the failure is printed on stderr so the gap in
    the record is never silent.
-5. ANY exception, at any step, is a deny with the reason. The runner never exits 1, and it
+6. ANY exception, at any step, is a deny with the reason. The runner never exits 1, and it
    answers before the agent's own timeout (``INTERLOCK_HOOK_DEADLINE``, default 20 s, under
    the 30 s that `interlock init` configures), because a timed-out hook fails open.
 """
@@ -24,13 +28,15 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Mapping
 from types import FrameType
 from typing import Any, BinaryIO, Protocol
 
+from interlock import killswitch
 from interlock.actions import Action, ShellAction
-from interlock.config import MAX_INPUT_BYTES
-from interlock.decisions import Decision, Verdict
+from interlock.config import MAX_INPUT_BYTES, Policy
+from interlock.decisions import Decision, Reason, Verdict
 from interlock.errors import ConfigError, HookInputError, InterlockError
 from interlock.hooks.common import Call, HookResult, Rendered
 from interlock.hooks.messages import deny_text
@@ -53,6 +59,12 @@ class Adapter(Protocol):
 
 class HookDeadline(InterlockError):
     """The hook ran out of time: answering deny beats being killed (which fails open)."""
+
+
+class HandOff(Exception):
+    """Raised to the warm daemon: this call may wait for a person, so the hook's own process
+    must decide it. The daemon answers one call at a time; a long-poll there would hold up
+    every other call of every agent session."""
 
 
 def load_adapter(agent: str) -> Adapter:
@@ -84,16 +96,20 @@ def read_payload(stdin: BinaryIO) -> dict[str, Any]:
     return payload
 
 
-def decide_call(call: Call) -> HookResult:
+def decide_call(call: Call, deadline: float | None = None, *, may_wait: bool = True) -> HookResult:
     """Decide every action of a call; the strictest decision answers for the call.
 
     The policy is loaded even when there is nothing to decide, so a broken interlock.toml
-    blocks every call until it is fixed instead of only some of them.
+    blocks every call until it is fixed instead of only some of them. ``deadline``
+    (``time.monotonic``) bounds any exchange with the approval server.
     """
     from interlock.config import load_policy
     from interlock.engine import decide
 
     policy = load_policy(call.cwd)
+    switch = killswitch.engaged(policy.project_root)
+    if switch is not None:
+        return killed(call, policy, killswitch.message(switch))
     if not call.actions:
         return HookResult(
             Verdict.ALLOW,
@@ -103,11 +119,45 @@ def decide_call(call: Call) -> HookResult:
             permission_mode=call.permission_mode,
         )
     decided = [(action, decide(action, policy)) for action in call.actions]
+    requests: tuple[tuple[str, str], ...] = ()
+    if policy.approvals.server and Verdict.strictest(*(d.verdict for _, d in decided)) is (
+        Verdict.ASK
+    ):
+        if policy.approvals.wait > 0 and not may_wait:
+            raise HandOff
+        from interlock.hooks import approvals
+
+        if deadline is None:
+            deadline = time.monotonic() + _deadline_seconds()
+        settled = approvals.settle(decided, call.reason, policy.approvals, deadline)
+        decided, requests = settled.decided, settled.requests
     record(decided, policy.project_root)
-    return combine(decided, call)
+    return combine(decided, call, requests)
 
 
-def combine(decided: list[tuple[Action, Decision]], call: Call) -> HookResult:
+def killed(call: Call, policy: Policy, message: str) -> HookResult:
+    """The kill switch's answer: deny, whatever the call, each action audited as denied."""
+    reason = Reason("killswitch", message, Verdict.DENY)
+    decided = [
+        (action, Decision(Verdict.DENY, (reason,), (), action.digest(), policy.revision))
+        for action in call.actions
+    ]
+    if decided:
+        record(decided, policy.project_root)
+    return HookResult(
+        Verdict.DENY,
+        message,
+        "killswitch",
+        event=call.event,
+        permission_mode=call.permission_mode,
+    )
+
+
+def combine(
+    decided: list[tuple[Action, Decision]],
+    call: Call,
+    requests: tuple[tuple[str, str], ...] = (),
+) -> HookResult:
     verdict = Verdict.strictest(*(d.verdict for _, d in decided))
     top = [(a, d) for a, d in decided if d.verdict is verdict]
     messages = list(dict.fromkeys(d.message() for _, d in top))
@@ -124,6 +174,7 @@ def combine(decided: list[tuple[Action, Decision]], call: Call) -> HookResult:
         command=shells[0] if len(shells) == 1 and len(top) == 1 else None,
         event=call.event,
         permission_mode=call.permission_mode,
+        requests=requests if verdict is Verdict.DENY else (),
     )
 
 
@@ -152,16 +203,19 @@ def failure_result(exc: BaseException, event: str = "") -> HookResult:
     return HookResult(Verdict.DENY, text[:_MAX_ERROR], rule, failure=True, event=event)
 
 
-def run(agent: str, stdin: BinaryIO) -> Rendered:
-    """The whole hook for one call. Never raises; every failure is a rendered deny."""
+def run(agent: str, stdin: BinaryIO, *, may_wait: bool = True) -> Rendered:
+    """The whole hook for one call. Never raises (but :class:`HandOff` when ``may_wait`` is
+    False); every failure is a rendered deny."""
     adapter: Adapter | None = None
     event = ""
     try:
         adapter = load_adapter(agent)
-        with _Deadline():
+        with _Deadline() as deadline:
             call = adapter.parse(read_payload(stdin))
             event = call.event
-            result = decide_call(call)
+            result = decide_call(call, deadline, may_wait=may_wait)
+    except HandOff:
+        raise
     except BaseException as exc:  # fail closed: KeyboardInterrupt and SystemExit included
         result = failure_result(exc, event)
     try:
@@ -175,12 +229,14 @@ def run(agent: str, stdin: BinaryIO) -> Rendered:
 class _Deadline:
     """SIGALRM-based budget, so a stuck read or analysis ends as a deny, not a kill."""
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> float:
+        """Arm the alarm; the deadline as a ``time.monotonic`` value, for the exchanges."""
+        seconds = _deadline_seconds()
         self.armed = hasattr(signal, "setitimer") and _is_main_thread()
         if self.armed:
-            seconds = _deadline_seconds()
             self.previous = signal.signal(signal.SIGALRM, _on_alarm)
             signal.setitimer(signal.ITIMER_REAL, seconds)
+        return time.monotonic() + seconds
 
     def __exit__(self, *exc: object) -> None:
         if self.armed:
