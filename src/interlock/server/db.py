@@ -125,6 +125,10 @@ def _create(*tables: sa.Table) -> Migration:
     return apply
 
 
+# A released migration never changes: a database already past it would never see the change.
+# `_create` builds from the live table definitions above, which is right only while no later
+# migration alters those tables; the first one that does must give its predecessors the
+# definitions they had. tests/server/test_migrations.py pins each migration's columns.
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (
         1,

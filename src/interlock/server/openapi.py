@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of ``/api/v1``, served at ``/api/v1/openapi.json``.
 
 Written out rather than generated: the API is small, and the document is where its
-authorisation rules are stated for clients (tests/server/test_openapi.py checks that every
+authorisation rules are stated for clients (tests/server/test_api.py checks that every API
 route of the app is in it and nothing else).
 """
 
@@ -17,7 +17,7 @@ _WRITE = "Approver session cookie and its CSRF token (X-CSRF-Token header)."
 
 def _op(summary: str, auth: str, ok: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     responses: dict[str, Any] = {"200": ok or {"description": "OK"}}
-    for code in ("400", "401", "403", "404", "409"):
+    for code in ("400", "401", "403", "404", "409", "413"):
         responses[code] = {
             "description": "error",
             "content": {"application/json": {"schema": _ERROR}},
@@ -114,6 +114,12 @@ def document() -> dict[str, Any]:
                 ),
             },
             "/api/v1/events": {"get": _op("Server-sent events of every transition", _APPROVER)},
+            "/api/v1/deliveries": {
+                "get": _op(
+                    "Notification deliveries, newest first (?state=failed&request_id=&limit=)",
+                    _APPROVER,
+                )
+            },
         },
         "components": {
             "schemas": {
