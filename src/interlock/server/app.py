@@ -56,6 +56,7 @@ class State:
 
 
 def create_app(settings: ServerSettings) -> Starlette:
+    import interlock.server.notify  # noqa: F401  (registers /deliveries and its worker)
     from interlock.server import dashboard  # noqa: F401  (registers the dashboard's routes)
 
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -11,6 +11,7 @@
     [[server.notify]]
     type = "slack"                           # slack | pagerduty | webhook
     url = "https://hooks.slack.com/services/…"
+    # name = "ops-slack"   attempts = 6   secret = "…" (webhook: HMAC-SHA256 signature)
 
 The server's own ``[approvals]`` (expiry, quorum) is a floor: a project's interlock.toml can
 raise the quorum for its actions but never lower it below the server's.
@@ -40,6 +41,10 @@ class Channel:
     type: str
     url: Secret
     routing_key: Secret | None = None
+    secret: Secret | None = None
+    """A generic webhook's HMAC-SHA256 signing key (docs/notifications.md)."""
+    attempts: int = 6
+    """How many times one notification is tried before it is marked failed."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,7 @@ def load(
         port=port or _port(raw.get("port", DEFAULT_PORT)),
         public_url=(_str(raw, "public_url") or "").rstrip("/"),
         long_poll_max=_number(raw, "long_poll_max", 25.0, 1, 120),
-        notify=tuple(_channel(c, i) for i, c in enumerate(_channels(raw))),
+        notify=_unique(tuple(_channel(c, i) for i, c in enumerate(_channels(raw)))),
         policy=policy,
     )
 
@@ -154,15 +159,34 @@ def _channel(raw: Any, index: int) -> Channel:
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise ServerError(f"{where}.url must be an http(s) URL")
     key = raw.get("routing_key")
-    if kind == "pagerduty" and not isinstance(key, str):
-        raise ServerError(f"{where}.routing_key is required for PagerDuty (Events API v2)")
-    unknown = set(raw) - {"type", "url", "routing_key", "name"}
+    if kind == "pagerduty" and not (isinstance(key, str) and len(key) == 32):
+        raise ServerError(f"{where}.routing_key must be the 32-character Events API v2 key")
+    signing = raw.get("secret")
+    if signing is not None and (kind != "webhook" or not isinstance(signing, str) or not signing):
+        raise ServerError(f'{where}.secret is a non-empty string, for type = "webhook" only')
+    attempts = raw.get("attempts", 6)
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 20:
+        raise ServerError(f"{where}.attempts must be a whole number from 1 to 20")
+    unknown = set(raw) - {"type", "url", "routing_key", "name", "secret", "attempts"}
     if unknown:
         raise ServerError(f"{where} has unknown key(s) {', '.join(sorted(unknown))}")
     name = raw.get("name") or f"{kind}-{index}"
+    if not isinstance(name, str) or len(name) > 100:
+        raise ServerError(f"{where}.name must be a string of at most 100 characters")
     return Channel(
-        name=str(name),
+        name=name,
         type=str(kind),
         url=Secret(url),
         routing_key=Secret(key) if isinstance(key, str) else None,
+        secret=Secret(signing) if isinstance(signing, str) else None,
+        attempts=attempts,
     )
+
+
+def _unique(channels: tuple[Channel, ...]) -> tuple[Channel, ...]:
+    """Deliveries name their channel, so two channels cannot share a name."""
+    names = [c.name for c in channels]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ServerError(f"server.notify: channel name(s) used twice: {', '.join(twice)}")
+    return channels
