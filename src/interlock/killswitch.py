@@ -25,22 +25,32 @@ FILE_NAME = "KILLED"
 
 
 def places(project_root: str | None) -> list[Path]:
-    found: list[Path] = []
+    return [Path(p) for p in _places(project_root)]
+
+
+def _places(project_root: str | None) -> list[str]:
+    # Strings, not Paths: building three Paths costs about 50 µs on every hook call.
+    found: list[str] = []
     home = os.environ.get("INTERLOCK_HOME")
     if home:
-        found.append(Path(home) / FILE_NAME)
+        found.append(os.path.join(home, FILE_NAME))
     if project_root:
-        found.append(Path(project_root) / ".interlock" / FILE_NAME)
-    found.append(Path(os.path.expanduser("~")) / ".interlock" / FILE_NAME)
+        found.append(os.path.join(project_root, ".interlock", FILE_NAME))
+    found.append(os.path.join(os.path.expanduser("~"), ".interlock", FILE_NAME))
     return found
 
 
 def engaged(project_root: str | None) -> dict[str, Any] | None:
     """The switch's record when it is on anywhere this hook looks, else None.
 
-    An unreadable or malformed file still counts as on: failing closed beats guessing.
+    An unreadable or malformed file still counts as on: failing closed beats guessing. Every
+    hook call asks, so the usual answer (no file anywhere) is three ``access`` calls on plain
+    strings, about 10 µs (Paths and raised FileNotFoundErrors cost about 75 µs).
     """
-    for path in places(project_root):
+    for place in _places(project_root):
+        if not os.access(place, os.F_OK):
+            continue
+        path = Path(place)
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
