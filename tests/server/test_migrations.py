@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -214,7 +215,7 @@ def test_migrating_twice_is_a_no_op(engine: sa.Engine) -> None:
 def test_replicas_starting_together_migrate_once(url: str) -> None:
     engines = [db.connect(url) for _ in range(4)]
     try:
-        applied = together([lambda e=e: db.migrate(e) for e in engines])  # type: ignore[misc]
+        applied = together([partial(db.migrate, e) for e in engines])
     finally:
         for engine in engines:
             engine.dispose()
