@@ -263,7 +263,9 @@ def test_the_kill_switch_denies_pending_shows_everywhere_and_resumes(
     banner = alice.locator("#killswitch.on")
     expect(banner).to_contain_text("KILL SWITCH ON")
     expect(banner).to_contain_text("by alice: “agent looping on deploys”")
-    expect(alice.locator(f'#history [data-request="{request_id}"]')).to_contain_text("denied")
+    denied = alice.locator(f'#history [data-request="{request_id}"]')
+    expect(denied).to_contain_text("denied")
+    expect(denied).to_contain_text("by the kill switch")
     expect(bob.locator("#killswitch.on")).to_contain_text("KILL SWITCH ON")  # live
     expect(bob.locator("#card-head .badge.state")).to_have_text("denied")
     expect(bob.locator(".vote-form")).to_have_count(0)
@@ -295,5 +297,6 @@ def test_an_unanswered_request_expires_on_the_card_and_loses_its_buttons(
     expect(page.locator("#card-head .badge.state")).to_have_text("expired", timeout=15_000)
     expect(page.locator(".vote-form")).to_have_count(0)
     expect(page.locator("#card-actions")).to_contain_text("expired; nothing can change it now")
+    expect(page.locator("#card-status")).to_contain_text("nobody decided in time")
     assert short.service.status(request_id)["state"] == "expired"
     shot(page, "card-expired")
