@@ -68,7 +68,7 @@ class Accounts:
         raise ServerError(f"no approver {username}")
 
     def names(self) -> list[str]:
-        with self.engine.connect() as conn:
+        with db.read(self.engine) as conn:
             return list(
                 conn.execute(sa.select(approvers.c.username).order_by(approvers.c.username))
                 .scalars()
@@ -76,7 +76,7 @@ class Accounts:
             )
 
     def verify(self, username: str, password: str) -> bool:
-        with self.engine.connect() as conn:
+        with db.read(self.engine) as conn:
             stored = conn.execute(
                 sa.select(approvers.c.password_hash).where(approvers.c.username == username)
             ).scalar()
@@ -108,7 +108,7 @@ class Accounts:
     def session(self, token: str | None) -> Session | None:
         if not token:
             return None
-        with self.engine.connect() as conn:
+        with db.read(self.engine) as conn:
             row = conn.execute(
                 sa.select(sessions.c.username, sessions.c.csrf)
                 .join(approvers, approvers.c.username == sessions.c.username)

@@ -262,7 +262,7 @@ class ApprovalService:
 
     def get(self, request_id: str) -> dict[str, Any] | None:
         self.sweep()
-        with self.engine.connect() as conn:
+        with db.read(self.engine) as conn:
             row = conn.execute(sa.select(requests).where(requests.c.id == request_id)).first()
             if row is None:
                 return None
@@ -284,7 +284,7 @@ class ApprovalService:
         query = sa.select(requests).order_by(requests.c.created_at.desc()).limit(limit)
         if state is not None:
             query = query.where(requests.c.state == state)
-        with self.engine.connect() as conn:
+        with db.read(self.engine) as conn:
             rows = conn.execute(query).all()
             ids = [r.id for r in rows]
             cast = conn.execute(sa.select(votes).where(votes.c.request_id.in_(ids))).all()
@@ -292,11 +292,11 @@ class ApprovalService:
         return [_view(r, [v for v in cast if v.request_id == r.id], now) for r in rows]
 
     def last_event(self) -> int:
-        with self.engine.connect() as conn:
+        with db.read(self.engine) as conn:
             return int(conn.execute(sa.select(sa.func.max(events.c.seq))).scalar() or 0)
 
     def events_since(self, seq: int, limit: int = 200) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
+        with db.read(self.engine) as conn:
             rows = conn.execute(
                 sa.select(events).where(events.c.seq > seq).order_by(events.c.seq).limit(limit)
             ).all()
@@ -381,7 +381,7 @@ class ApprovalService:
     def sweep(self) -> list[str]:
         """Expire what ran out of time: pending past ``expires_at``, approvals past ``use_by``."""
         now = self.clock()
-        with self.engine.connect() as conn:
+        with db.read(self.engine) as conn:
             due = (
                 conn.execute(
                     sa.select(requests.c.id).where(
@@ -435,7 +435,7 @@ class ApprovalService:
     # --- kill switch -----------------------------------------------------------------------
 
     def kill_state(self) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
+        with db.read(self.engine) as conn:
             return _switch_row(conn)
 
     def kill(self, by: str, reason: str = "") -> list[str]:

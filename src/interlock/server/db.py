@@ -179,8 +179,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    # pysqlite's own BEGIN is deferred: two writers could both read "pending" first.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # pysqlite's own BEGIN is deferred: two writers could both read "pending" first. Reads
+    # (see `read`) stay deferred: in WAL mode they need no lock and never wait for a writer.
+    if conn.get_execution_options().get(_READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def migrate(engine: Engine, upto: int | None = None) -> list[int]:
@@ -213,9 +217,21 @@ def schema_version(engine: Engine) -> int:
         return int(conn.execute(sa.select(sa.func.max(_versions.c.version))).scalar() or 0)
 
 
+_READ_ONLY = "interlock_read_only"
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
+    """A write transaction: on SQLite it holds the write lock from its first statement."""
     with engine.begin() as conn:
+        yield conn
+
+
+@contextmanager
+def read(engine: Engine) -> Iterator[Connection]:
+    """A read-only connection: one consistent snapshot, no write lock (SQLite)."""
+    with engine.connect() as conn:
+        conn.execution_options(**{_READ_ONLY: True})
         yield conn
 
 
