@@ -13,8 +13,9 @@ Two targets:
   default) in the same run as the ``/health`` baseline. Decision requests: agents filing asks
   (new and repeated) and retrying approved ones; approval requests: approvers' votes and
   agents' status polls (approval_load.py).
-- **round trip**, machine part: the real hook files an ask, an approver sees it, approves, the
-  hook's retry passes; under 1 s. Not measured yet: it needs hooks that file asks.
+- **round trip**, machine part: the real hook files an ask, an approver's dashboard stream
+  shows it, the approver approves, the hook proceeds (the agent's retry, or the waiting hook);
+  under 1 s (approval_trip.py).
 
 The load generator runs on the same two cores as the server, so it takes CPU the server would
 otherwise have; the table says how much. Targets are reported, never enforced: the exit status
@@ -41,6 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import approval_trip
 from approval_http import Ran, run
 from approval_load import health_calls, pipeline
 from approval_server import add_approver, scratch_postgres, serving, sign_in
@@ -55,6 +57,10 @@ TARGETED = {
     "vote": "approval: POST /requests/{id}/votes",
     "status": "approval: GET /requests/{id}/status",
 }
+TRIP_WAYS = {
+    "retry": "hook denies with the id, approve, the agent's retry passes",
+    "held": "hook waits, approve, it passes",
+}
 INFORMATIONAL = {"card": "approver reads the card: GET /requests/{id}"}
 
 
@@ -63,6 +69,7 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=2000, help="filing calls per round")
     parser.add_argument("--rounds", type=int, default=1, help="passes of the whole pipeline")
     parser.add_argument("--concurrency", type=int, default=16, help="keep-alive connections")
+    parser.add_argument("--trips", type=int, default=10, help="approval round trips per way")
     parser.add_argument("--postgres", action="store_true", help="scratch PostgreSQL database")
     parser.add_argument(
         "--postgres-url", default="postgresql://postgres@127.0.0.1:5432", help="server to use"
@@ -71,7 +78,7 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.add_argument("--profile", action="store_true", help="also cProfile the service")
     args = parser.parse_args(argv)
-    for name in ("requests", "rounds", "concurrency"):
+    for name in ("requests", "rounds", "concurrency", "trips"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
     return args
@@ -134,7 +141,7 @@ class Report:
                 )
             )
         if self.trip is not None:
-            out.append(_trip_target(self.trip))
+            out += [_trip_target(self.trip, way) for way in ("retry", "held")]
         return out
 
     def as_dict(self) -> dict[str, Any]:
@@ -150,24 +157,21 @@ class Report:
         }
 
 
-def _trip_target(trip: dict[str, Any]) -> Target:
-    if "error" in trip:
-        return Target(
-            "approval round trip, machine part",
-            f"< {TRIP_S:g} s",
-            "—",
-            "",
-            False,
-            (str(trip["error"]),),
-        )
-    total = float(trip["total_ms"]["median"])
+def _trip_target(trip: dict[str, Any], way: str) -> Target:
+    found = trip[way]
+    name = f"round trip ({TRIP_WAYS[way]})"
+    goal = f"median < {TRIP_S * 1000:.0f} ms"
+    baseline = f"hook alone (ls) {trip['baseline_ms']:.0f} ms"
+    if "total_ms" not in found:
+        return Target(name, goal, "no round completed", baseline, False, tuple(found["problems"]))
+    total = found["total_ms"]
     return Target(
-        name="approval round trip, machine part",
-        goal=f"median < {TRIP_S * 1000:.0f} ms",
-        measured=f"{total:.0f} ms (p99 {trip['total_ms']['p99']:.0f}), {trip['rounds']} rounds",
-        baseline=f"hook alone {trip['baseline_ms']:.0f} ms",
-        passed=total < TRIP_S * 1000 and not trip.get("problems"),
-        notes=tuple(trip.get("problems", [])[:3]),
+        name=name,
+        goal=goal,
+        measured=f"{total['median']:.0f} ms, p99 {total['p99']:.0f} ms, {trip['rounds']} rounds",
+        baseline=baseline,
+        passed=total["median"] < TRIP_S * 1000 and not found["problems"],
+        notes=tuple(found["problems"][:3]),
     )
 
 
@@ -213,6 +217,7 @@ def measure(args: argparse.Namespace, root: Path, progress: bool) -> Report:
     project = project_in(root)
     data = root / "data"
     cleanup: dict[str, Any] = {"folder": str(root)}
+    load_before = os.getloadavg()[0]
     with database(args) as url:
         cleanup["database"] = url.rsplit("/", 1)[1] if url else None
         names = ("alice", "bob")
@@ -245,13 +250,16 @@ def measure(args: argparse.Namespace, root: Path, progress: bool) -> Report:
                 for ran, spent in zip(done.series, done.server_cpu, strict=True):
                     collected.setdefault(ran.name, []).append(ran)
                     cpu.setdefault(ran.name, []).append(spent)
-            trip = None
+            say(f"approval round trips, {args.trips} per way")
+            trip = approval_trip.measure(
+                args.python, server, approvers[0], root, args.trips, dict(os.environ)
+            )
         cleanup["server_stopped"] = server.process.poll() is not None
     series = {name: merge(name, runs, cpu[name]) for name, runs in collected.items()}
     profile = profiled(args, root) if args.profile else ""
     return Report(
         when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        machine=machine(),
+        machine={**machine(), "load_1min": [load_before, os.getloadavg()[0]]},
         database="PostgreSQL (scratch database)" if args.postgres else "SQLite (WAL)",
         concurrency=args.concurrency,
         series=series,
@@ -278,7 +286,8 @@ def profiled(args: argparse.Namespace, root: Path) -> str:
 def render(r: Report) -> str:
     lines = [
         f"Interlock approval server, {r.when}, Python {r.machine['python']}, "
-        f"{r.machine['platform']}, {r.machine['cpus']} CPUs",
+        f"{r.machine['platform']}, {r.machine['cpus']} CPUs, load average (1 min) "
+        f"{r.machine['load_1min'][0]:.1f} before, {r.machine['load_1min'][1]:.1f} after",
         f"interlock serve ({r.database}), load generator: {r.concurrency} keep-alive "
         "connections from one asyncio process",
         "",
@@ -325,15 +334,19 @@ def render(r: Report) -> str:
         "The load generator shares the machine's cores with the server: 'server CPU' and",
         "'generator CPU' are each process's CPU time over the series' wall time (100% = one core).",
     ]
-    if r.trip is not None and "steps" in r.trip:
-        lines += ["", f"Approval round trip, machine part, {r.trip['rounds']} rounds (median, p99)"]
-        lines += grid(
-            ["step", "median", "p99"],
-            [
-                [k, f"{v['median']:.1f} ms", f"{v['p99']:.1f} ms"]
-                for k, v in r.trip["steps"].items()
-            ],
-        )
+    if r.trip is not None:
+        lines += ["", f"Approval round trip, machine part, {r.trip['rounds']} rounds per way"]
+        lines += [
+            "(hooks in their own process, INTERLOCK_DAEMON=0; the approver acts on the SSE event)"
+        ]
+        rows = [["baseline: hook alone, allowed ls", f"{r.trip['baseline_ms']:.1f} ms", ""]]
+        for way in ("retry", "held"):
+            for step, v in r.trip[way].get("steps", {}).items():
+                rows.append([f"{way}: {step}", f"{v['median']:.1f} ms", f"{v['p99']:.1f} ms"])
+            if "total_ms" in r.trip[way]:
+                v = r.trip[way]["total_ms"]
+                rows.append([f"{way}: total", f"{v['median']:.1f} ms", f"{v['p99']:.1f} ms"])
+        lines += grid(["step", "median", "p99"], rows)
     c = r.cleanup
     lines += [
         "",

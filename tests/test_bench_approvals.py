@@ -19,7 +19,8 @@ import psycopg
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "approvals.py"
-TINY = ["--requests", "24", "--concurrency", "4", "--json"]
+TINY = ["--requests", "24", "--concurrency", "4", "--trips", "1", "--json"]
+SMALL = ["--requests", "8", "--concurrency", "2", "--trips", "1"]
 SERIES = ("health", "file", "card", "vote", "status", "consume")
 
 
@@ -55,10 +56,20 @@ def test_every_series_ran_and_every_answer_was_the_expected_one(sqlite_run: dict
 
 def test_each_target_has_a_status_next_to_the_health_baseline(sqlite_run: dict[str, Any]) -> None:
     targets = sqlite_run["targets"]
-    assert [t["name"].split(":")[0] for t in targets] == ["decision"] * 2 + ["approval"] * 2
+    kinds = [t["name"].split(":")[0].split(" (")[0] for t in targets]
+    assert kinds == ["decision"] * 2 + ["approval"] * 2 + ["round trip"] * 2
     for target in targets:
         assert target["status"] in ("PASS", "FAIL")
-        assert target["baseline"].startswith("/health ")
+        assert target["baseline"].startswith(("/health ", "hook alone"))
+
+
+def test_the_round_trip_ran_with_the_real_hook(sqlite_run: dict[str, Any]) -> None:
+    """Held, shown, approved, passed: a round with any other answer is a problem."""
+    trip = sqlite_run["trip"]
+    for way in ("retry", "held"):
+        assert trip[way]["problems"] == [], trip[way]
+        assert trip[way]["total_ms"]["median"] > 0
+    assert "the retried hook call passes" in trip["retry"]["steps"]
 
 
 def test_the_server_and_the_temp_folder_are_gone(sqlite_run: dict[str, Any]) -> None:
@@ -70,7 +81,7 @@ def test_the_server_and_the_temp_folder_are_gone(sqlite_run: dict[str, Any]) -> 
 
 def test_the_table_says_the_generator_shares_the_cores() -> None:
     done = subprocess.run(
-        [sys.executable, str(BENCH), "--requests", "8", "--concurrency", "2", "--profile"],
+        [sys.executable, str(BENCH), *SMALL, "--profile"],
         capture_output=True,
         text=True,
         timeout=180,
@@ -80,7 +91,8 @@ def test_the_table_says_the_generator_shares_the_cores() -> None:
     assert "shares the machine's cores" in done.stdout
     assert "cProfile: file" in done.stdout
     rows = [x for x in done.stdout.splitlines() if ">= 200/s, p99 < 50 ms" in x]
-    assert len(rows) == 4, done.stdout
+    rows += [x for x in done.stdout.splitlines() if "median < 1000 ms" in x]
+    assert len(rows) == 6, done.stdout
     assert all(row.rstrip().endswith(("PASS", "FAIL")) for row in rows), rows
 
 
