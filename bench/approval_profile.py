@@ -2,9 +2,10 @@
 
 uvicorn runs the service calls in Starlette's thread pool, where a profiler started in the
 main thread sees nothing; so this drives :class:`ApprovalService` directly, on its own SQLite
-database, with the same actions the load generator sends. Each step is also timed on its own,
-so the table can be set next to the HTTP latency: the difference is uvicorn, Starlette, JSON
-and the thread pool.
+database and audit log (the server writes both), with the actions the load generator sends.
+Each step is also timed on its own, one call at a time, so the table can be set next to the
+HTTP latency: the difference is uvicorn, Starlette, JSON, the thread pool and the waiting
+concurrent requests do for each other (the SQLite write lock, the audit log's lock).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from stats import Summary, fmt
 
 def profile(root: Path, count: int) -> str:
     from interlock.actions import action_from_json
+    from interlock.audit import AuditLog
     from interlock.config import load_policy
     from interlock.server import db
     from interlock.server.approvals import ApprovalService
@@ -30,7 +32,7 @@ def profile(root: Path, count: int) -> str:
     (project / ".git").mkdir(parents=True)
     engine = db.connect(db.sqlite_url(root))
     db.migrate(engine)
-    service = ApprovalService(engine, load_policy(project))
+    service = ApprovalService(engine, load_policy(project), audit=AuditLog(root / "audit.jsonl"))
     actions = [action_from_json(action(project, n)) for n in range(2 * count)]
     ids: dict[int, str] = {}
 
