@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -504,3 +505,20 @@ def _catch(into: list[BaseException], func: Callable[..., Any], *args: Any) -> N
         func(*args)
     except BaseException as exc:
         into.append(exc)
+
+
+def test_on_sqlite_reading_does_not_wait_for_a_writer(tmp_path: Path, project: Path) -> None:
+    """Every read took SQLite's write lock (BEGIN IMMEDIATE), so a status poll waited for any
+    write in progress, up to the 30 s busy timeout. WAL readers need no lock: they do not wait."""
+    engine = db.connect(db.sqlite_url(tmp_path))
+    db.migrate(engine)
+    svc = ApprovalService(engine, load_policy(project), clock=Clock())
+    request_id = file(svc, shell(FORCE_PUSH, project))
+    with db.transaction(engine) as writing:
+        writing.execute(sa.update(db.switch).values(reason="a long write"))
+        started = time.monotonic()
+        answered = svc.status(request_id)
+        waited = time.monotonic() - started
+    assert answered is not None and answered["state"] == "pending"
+    assert waited < 2, f"the read waited {waited:.1f} s for the writer"
+    engine.dispose()
