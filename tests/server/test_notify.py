@@ -305,6 +305,8 @@ def test_every_channel_failing_leaves_the_request_pending_and_is_visible(
         (request_id, "audit-hook"),
     }
     assert all(e["actor"] == "notify" and e["detail"]["error"] for e in seen)
+    audit = (server.data_dir / "audit.jsonl").read_text().splitlines()
+    assert sum('"notify_failed"' in line for line in audit) == 3
 
 
 def test_deliveries_need_an_approver(served: Served) -> None:
@@ -417,6 +419,8 @@ def test_two_replicas_on_one_postgresql_send_each_notification_once(
     for i in range(6):
         replica = (one, two)[i % 2]
         ids.append(replica.file(action_json(FORCE_PUSH, cwd=replica.project, session=f"s-{i}")))
+    for fake in (slack, pagerduty, hook):
+        fake.wait_for(6, ok=True)  # decided before it went out, a "filed" message is skipped
     for i, request_id in enumerate(ids):
         replica = (two, one)[i % 2]
         assert replica.vote(deciders[(i + 1) % 2], request_id, "deny").status_code == 200

@@ -13,7 +13,7 @@ The outbox, in write order:
    transaction that then rolls back would announce what never happened.
 2. Every replica's worker reads the events committed since its floor and, for each that calls
    for a notification and has no deliveries yet, inserts one ``deliveries`` row per channel,
-   under one lock (PostgreSQL advisory lock 8471; SQLite's write lock), so two replicas never
+   under one lock (PostgreSQL advisory lock 8472; SQLite's write lock), so two replicas never
    both insert.
 3. A worker claims a due row with a conditional ``UPDATE … WHERE state = :seen AND attempts =
    :seen`` that also takes a lease (``next_at`` = now + LEASE). Only the replica whose update
@@ -76,7 +76,9 @@ event whose transaction committed after a later-numbered one is still seen."""
 LOOKBACK = 900.0
 """At start-up, events this recent are looked at again (a replica may have stopped between
 committing an event and enqueueing its deliveries); older ones are not announced."""
-_ENQUEUE_LOCK = 8471
+_ENQUEUE_LOCK = 8472
+"""PostgreSQL advisory lock of the enqueue step; 8470 is db.migrate's, 8471 approvals.py's
+kill switch (sharing one would make enqueueing wait on every filing)."""
 
 logger = logging.getLogger(__name__)
 
@@ -266,6 +268,7 @@ class Outbox:
             values.update(state=QUEUED, next_at=now + wait, last_error=attempt.error)
         else:
             values.update(state=FAILED, last_error=attempt.error)
+        failed = _failure(delivery, attempt.error) if values["state"] == FAILED else None
         with db.transaction(self.engine) as conn:
             changed = conn.execute(
                 sa.update(deliveries)
@@ -278,28 +281,23 @@ class Outbox:
             ).rowcount
             if changed != 1:
                 return None
-            if values["state"] == FAILED:
-                self._failed(conn, delivery, attempt.error, now)
+            if failed is not None:
+                conn.execute(
+                    events.insert().values(
+                        at=now,
+                        kind="notify_failed",
+                        request_id=delivery.request_id,
+                        actor="notify",
+                        detail=json.dumps(failed, ensure_ascii=False),
+                    )
+                )
+        if failed is not None:
+            self._failed(delivery, failed)
         return str(values["state"])
 
-    def _failed(self, conn: sa.Connection, delivery: Delivery, error: str, now: float) -> None:
-        """A failure is an event like any transition: the live stream and the audit log see it."""
-        detail = {
-            "delivery": delivery.id,
-            "channel": delivery.channel,
-            "event": delivery.event,
-            "attempts": delivery.attempts,
-            "error": error,
-        }
-        conn.execute(
-            events.insert().values(
-                at=now,
-                kind="notify_failed",
-                request_id=delivery.request_id,
-                actor="notify",
-                detail=json.dumps(detail, ensure_ascii=False),
-            )
-        )
+    def _failed(self, delivery: Delivery, detail: dict[str, Any]) -> None:
+        """Once committed, a failure goes where transitions go: the audit log, the server log
+        (the ``notify_failed`` event written with it is what the live stream shows)."""
         if self.audit is not None:
             self.audit.append(
                 {
@@ -316,7 +314,7 @@ class Outbox:
             delivery.request_id,
             delivery.event,
             delivery.attempts,
-            error,
+            detail["error"],
         )
 
     # --- reading ---------------------------------------------------------------------------
@@ -347,6 +345,16 @@ class Outbox:
             }
             for r in rows
         ]
+
+
+def _failure(delivery: Delivery, error: str) -> dict[str, Any]:
+    return {
+        "delivery": delivery.id,
+        "channel": delivery.channel,
+        "event": delivery.event,
+        "attempts": delivery.attempts,
+        "error": error,
+    }
 
 
 def _notifies(row: Any) -> bool:
