@@ -213,6 +213,14 @@ def test_server_down_keeps_the_local_decision_and_never_allows(agent: str, box: 
     assert box.records()[-2]["decision"] == "ask"
 
 
+def test_a_password_in_the_server_url_is_never_shown(box: Sandbox) -> None:  # noqa: F811
+    down = f"http://hook:s3cret-pw@127.0.0.1:{free_port()}"
+    result = hook(box, "codex", FORCE_PUSH, INTERLOCK_SERVER=down)
+    local_ask("codex", result)
+    assert "s3cret-pw" not in result.stderr and "http://127.0.0.1:" in result.stderr
+    assert "s3cret-pw" not in box.audit.read_text()
+
+
 def local_ask(agent: str, result: Result) -> None:
     """The agent's own form of ``ask`` (a block for Codex and Gemini), with the server note."""
     assert "could not be reached" in text_of(result), result

@@ -87,15 +87,18 @@ class Server:
     def __init__(self, base: str, until: float) -> None:
         parts = urllib.parse.urlsplit(base)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ServerUnreachable(f"{base} is not an http(s) URL")
-        self.base = base.rstrip("/")
-        self.https = parts.scheme == "https"
-        self.host = parts.hostname
+            raise ServerUnreachable("the configured server is not an http(s) URL")
         try:
             self.port = parts.port
         except ValueError:
-            raise ServerUnreachable(f"{base} has a port that is not a number") from None
+            raise ServerUnreachable("the configured server's port is not a number") from None
+        self.https = parts.scheme == "https"
+        self.host = parts.hostname
         self.prefix = parts.path.rstrip("/")
+        # Shown to the agent and used for card links: without any user:password@ in the URL.
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        port = f":{self.port}" if self.port is not None else ""
+        self.base = f"{parts.scheme}://{host}{port}{self.prefix}"
         self.until = until
 
     def submit(self, action: Action, reason: str, requester: str | None) -> Answer:
@@ -224,10 +227,11 @@ def settle(decided: Decided, reason: str, approvals: Approvals, deadline: float)
 
     ``deadline`` is the hook's own (``time.monotonic``); every exchange ends before it.
     """
-    assert approvals.server is not None
     asks = [i for i, (_, d) in enumerate(decided) if d.verdict is Verdict.ASK]
+    shown = approvals.server or "(none)"
     try:
-        server = Server(approvals.server, deadline - ANSWER_RESERVE)
+        server = Server(approvals.server or "", deadline - ANSWER_RESERVE)
+        shown = server.base
         who = requester()
         answers = {i: server.submit(decided[i][0], reason, who) for i in asks}
         if approvals.wait > 0:
@@ -237,11 +241,11 @@ def settle(decided: Decided, reason: str, approvals: Approvals, deadline: float)
                     answers[i] = _await(server, answer, stop, decided[i][0], reason, who)
     except ServerUnreachable as exc:
         note = (
-            f"the approval server {approvals.server} could not be reached ({exc}), so the "
+            f"the approval server {shown} could not be reached ({exc}), so the "
             "local decision stands"
         )
-        return Settled([(a, _unreachable(d, note)) if i in asks else (a, d)
-                        for i, (a, d) in enumerate(decided)])  # fmt: skip
+        kept = [(a, _unreachable(d, note) if i in asks else d) for i, (a, d) in enumerate(decided)]
+        return Settled(kept)
     out = list(decided)
     for i, answer in answers.items():
         out[i] = (decided[i][0], _apply(decided[i][1], answer))
