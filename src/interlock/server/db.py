@@ -5,6 +5,14 @@ approval consumed), is a conditional ``UPDATE … WHERE state = 'pending'`` insi
 that first locks the request row (``SELECT … FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on
 SQLite), so two replicas can never both win. Migrations are plain DDL, applied in order and
 recorded in ``schema_migrations``; an existing database is upgraded in place at start-up.
+
+PostgreSQL advisory locks in use (transaction-scoped; a new one takes a new key):
+
+- ``8470``: :func:`migrate` (replicas starting together);
+- ``(8470, hashtext(binding))``, the two-key form, a key space of its own: filing or consuming
+  one action (approvals.py);
+- ``8471``: the kill switch, exclusive to turn it on or off, shared while filing (approvals.py);
+- ``8472``: enqueueing notifications (notify.py).
 """
 
 from __future__ import annotations
