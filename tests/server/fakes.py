@@ -177,7 +177,7 @@ class SlackWebhook(FakeService):
             return _text(400, "invalid_payload")
         if not message.get("text") and not message.get("blocks"):
             return _text(400, "no_text")
-        if "blocks" in message and not _valid_blocks(message["blocks"]):
+        if "blocks" in message and not valid_blocks(message["blocks"]):
             return _text(400, "invalid_blocks")
         return _text(200, "ok")
 
@@ -185,7 +185,7 @@ class SlackWebhook(FakeService):
         return [r.json() for r in self.received if r.status == 200]
 
 
-def _valid_blocks(blocks: Any) -> bool:
+def valid_blocks(blocks: Any) -> bool:
     """Block Kit's limits for the blocks Interlock sends (api.slack.com/reference/block-kit)."""
     if not isinstance(blocks, list) or not 0 < len(blocks) <= 50:
         return False
@@ -275,7 +275,7 @@ class PagerDutyEvents(FakeService):
             return _invalid("Event object is not valid JSON")
         if not isinstance(event, dict):
             return _invalid("Event object must be an object")
-        errors = _event_errors(event)
+        errors = event_errors(event)
         if errors:
             return _invalid(*errors)
         key = event.get("dedup_key") or secrets.token_hex(16)
@@ -290,7 +290,7 @@ class PagerDutyEvents(FakeService):
         return [r.json() for r in self.received if r.status == 202]
 
 
-def _event_errors(event: dict[str, Any]) -> list[str]:
+def event_errors(event: dict[str, Any]) -> list[str]:
     errors: list[str] = []
     key = event.get("routing_key")
     if not isinstance(key, str) or len(key) != 32:

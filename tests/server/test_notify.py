@@ -27,10 +27,16 @@ import sqlalchemy as sa
 
 from interlock.errors import ServerError
 from interlock.secrets import Secret
-from interlock.server import db, notify
+from interlock.server import db, messages, notify
 from interlock.server.settings import Channel, load
 from tests.server.conftest import FORCE_PUSH, PROD_DROP, MakeServer, Served, action_json
-from tests.server.fakes import GenericWebhook, PagerDutyEvents, SlackWebhook
+from tests.server.fakes import (
+    GenericWebhook,
+    PagerDutyEvents,
+    SlackWebhook,
+    event_errors,
+    valid_blocks,
+)
 
 SIGNING_KEY = "whsec-" + "k3y" * 8
 DB_PASSWORD = "hunter2-Sup3rSecret"
@@ -163,6 +169,9 @@ def test_a_filed_request_reaches_slack_pagerduty_and_the_webhook(
     assert received.headers["x-interlock-signature"] == f"sha256={expected}"
     assert received.headers["x-interlock-delivery"] == str(payload["delivery"])
 
+    page = served.sign_in("alice").get(url)  # the button opens the dashboard's card
+    assert page.status_code == 200 and request_id in page.text
+
     rows = settled(served, request_id, 3)
     assert {(r["channel"], r["type"], r["state"], r["attempts"]) for r in rows} == {
         ("ops-slack", "slack", "sent", 1),
@@ -228,6 +237,49 @@ def test_expiry_and_the_kill_switch_resolve_too(
     texts = [m["text"] for m in slack.messages()]
     assert any(t.startswith("⌛ Expired") and stale in t for t in texts)
     assert any(t.startswith("⛔ Denied by the kill switch") and killed in t for t in texts)
+
+
+def test_a_huge_hostile_card_stays_within_slack_and_pagerduty_limits() -> None:
+    """Block Kit refuses a message over its limits as a whole (invalid_blocks): nothing the
+    agent controls may push one over."""
+    finding = {
+        "operation": "db.drop_table",
+        "summary": "drops <!everyone> " * 300,
+        "targets": [f"table_{i}`<@U1>`" for i in range(60)],
+        "environment": "production",
+        "reversible": False,
+    }
+    view = {
+        "id": "req_0123456789abcdef",
+        "state": "pending",
+        "created_at": time.time(),
+        "expires_at": time.time() + 3600,
+        "expires_in": 3600.0,
+        "quorum": 2,
+        "production": True,
+        "environment": "x" * 500,
+        "requester": {"agent": "a" * 300, "session": "s" * 300, "user": None},
+        "decided_by": ["alice"] * 200,
+        "votes": [{"approver": "alice", "vote": "deny", "note": "<!here> " * 400}],
+        "card": {
+            "kind": "shell",
+            "text": "psql -c 'DROP TABLE x'",
+            "detail": "```" + "DROP TABLE x; " * 2000,
+            "operations": ["db.drop_table"] * 50,
+            "findings": [finding] * 20,
+            "reversible": False,
+            "agent_reason": "<https://evil.example|Approve> " * 500,
+        },
+    }
+    url = "https://interlock.example.com/requests/req_0123456789abcdef"
+    for message in (messages.slack_created(view, url), messages.slack_decided("denied", view, url)):
+        assert valid_blocks(message["blocks"]), json.dumps(message)[:2000]
+        text = json.dumps(message)
+        assert "<!everyone>" not in text and "<!here>" not in text and "<@U1>" not in text
+        assert "<https://evil" not in text
+    for kind in ("created", "denied"):
+        event = messages.pagerduty_event("k" * 32, kind, view, url, url)
+        assert event_errors(event) == []
 
 
 # --- retries and failures -------------------------------------------------------------------

@@ -109,7 +109,8 @@ def slack_created(view: dict[str, Any], url: str) -> dict[str, Any]:
         }
     )
     prefix = "[PRODUCTION] " if production else ""
-    return {"text": f"{prefix}Approval needed: {what} ({view['id']}) {url}", "blocks": blocks}
+    fallback = f"{prefix}Approval needed: {escape(what)} ({view['id']}) {url}"
+    return {"text": fallback, "blocks": blocks}
 
 
 def slack_decided(kind: str, view: dict[str, Any], url: str) -> dict[str, Any]:
@@ -122,7 +123,7 @@ def slack_decided(kind: str, view: dict[str, Any], url: str) -> dict[str, Any]:
     if notes:
         quoted = escape(mask("\n".join(notes)))[:2900]
         blocks.append({"type": "context", "elements": [_mrkdwn(quoted)]})
-    return {"text": f"{headline}: {what} ({view['id']})", "blocks": blocks}
+    return {"text": f"{headline}: {escape(what)} ({view['id']})", "blocks": blocks}
 
 
 def decided_headline(kind: str, view: dict[str, Any]) -> str:
