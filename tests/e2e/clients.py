@@ -371,8 +371,14 @@ def run(
     label: str,
     final: str = "Finished the scripted task.",
     side_text: str = "",
+    runner: Path = HERE / "session.py",
+    spec_extra: dict[str, Any] | None = None,
 ) -> Session:
-    """One real session of ``client`` in ``box``, the model scripted to make ``steps``."""
+    """One real session of ``client`` in ``box``, the model scripted to make ``steps``.
+
+    ``runner`` is the script run in the namespace (``session.py``, or one that sets up more
+    around it, such as approval_session.py); ``spec_extra`` is added to its spec.
+    """
     argv, extra, files = client.launch(box, exe, "Do the scripted task.", mode)
     spec_path = box.root / f"spec-{len(TIMINGS)}-{os.getpid()}.json"
     out_path = spec_path.with_suffix(".out.json")
@@ -386,12 +392,13 @@ def run(
         "timeout": SESSION_TIMEOUT_S,
         "out": str(out_path),
         "netns": netns,
+        **(spec_extra or {}),
     }
     spec_path.write_text(json.dumps(spec), "utf-8")
     wrapper = ["unshare", "-n"] if netns else []
     started = time.monotonic()
     subprocess.run(
-        [*wrapper, sys.executable, str(HERE / "session.py"), str(spec_path)],
+        [*wrapper, sys.executable, str(runner), str(spec_path)],
         check=True,
         timeout=SESSION_TIMEOUT_S + 30,
     )

@@ -44,7 +44,8 @@ def only_loopback() -> bool:
     return [name for _, name in socket.if_nameindex()] == ["lo"]
 
 
-def main(spec_path: str) -> int:
+def main(spec_path: str, script: Script | None = None) -> int:
+    """Run the session ``spec_path`` describes; ``script`` replaces its scripted model."""
     spec: dict[str, Any] = json.loads(Path(spec_path).read_text("utf-8"))
     netns = bool(spec.get("netns"))
     if netns:
@@ -53,7 +54,7 @@ def main(spec_path: str) -> int:
             raise SystemExit(
                 "session.py: asked for a private network namespace but sees other links"
             )
-    server = FakeModel(Script.from_json(spec["script"]))
+    server = FakeModel(script or Script.from_json(spec["script"]))
     server.start()
     port = str(server.port)
 
