@@ -412,7 +412,9 @@ def test_no_secret_in_any_stored_string_or_captured_output(
     server = make_server(notify=(*channels(slack, pagerduty, hook, attempts=2), dead))
     # Every kind of failure: the receiver echoing the URL it was called on, a 400 from
     # PagerDuty, a refused connection.
-    hook.fail(None, 400, body=lambda path: f"no such hook: {path}".encode())
+    hook.fail(
+        None, 400, body=lambda path: f"no such hook: {path} ({path.rsplit('=', 1)[-1]})".encode()
+    )
     slack.fail(1, 500)
     request_id = server.file(action_json(FORCE_PUSH, cwd=server.project))
     rows = settled(server, request_id, 4)

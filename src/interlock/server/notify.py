@@ -36,7 +36,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import sqlalchemy as sa
@@ -397,7 +397,9 @@ def scrub(text: str, channel: Channel) -> str:
     """``text`` without the channel's URL, its path and query, routing key or signing secret."""
     url = channel.url.reveal()
     parts = urlsplit(url)
-    values = [url, parts.path, parts.query, *(s for s in parts.path.split("/") if len(s) >= 8)]
+    values = [url, parts.path, parts.query, parts.password or ""]
+    values += [s for s in parts.path.split("/") if len(s) >= 8]
+    values += [v for _, v in parse_qsl(parts.query) if len(v) >= 8]
     for secret in (channel.routing_key, channel.secret):
         if secret is not None:
             values.append(secret.reveal())
@@ -450,10 +452,18 @@ async def run(state: State) -> None:
             try:
                 await run_in_threadpool(outbox.enqueue)
                 batch = await run_in_threadpool(outbox.claim)
-                await asyncio.gather(*(deliver(client, outbox, state, d) for d in batch))
+                done = await asyncio.gather(
+                    *(deliver(client, outbox, state, d) for d in batch), return_exceptions=True
+                )
+                for exc in (d for d in done if isinstance(d, Exception)):
+                    _log_crash(exc)  # its row is sent again when its lease runs out
             except Exception as exc:  # keep delivering; the cause is in the server log
-                logger.warning("notifications: %s: %s", type(exc).__name__, mask(str(exc))[:500])
+                _log_crash(exc)
             await asyncio.sleep(0 if len(batch) == BATCH else POLL)
+
+
+def _log_crash(exc: BaseException) -> None:
+    logger.warning("notifications: %s: %s", type(exc).__name__, mask(str(exc))[:500])
 
 
 # --- API -------------------------------------------------------------------------------------
