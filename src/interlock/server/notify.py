@@ -11,7 +11,8 @@ The outbox, in write order:
    transaction: a listener there has no connection to write with (on SQLite a second
    connection would wait on the transition's own write lock), and a row written beside a
    transaction that then rolls back would announce what never happened.
-2. Every replica's worker reads the events committed since its floor and, for each that calls
+2. Every replica's worker reads the events committed since its floor (every POLL seconds, and
+   at once when its own ApprovalService publishes a committed event) and, for each that calls
    for a notification and has no deliveries yet, inserts one ``deliveries`` row per channel,
    under one lock (PostgreSQL advisory lock 8472; SQLite's write lock), so two replicas never
    both insert.
@@ -31,6 +32,7 @@ never gets a resolve before its trigger.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -446,20 +448,53 @@ async def run(state: State) -> None:
     _hide.urls.update(str(httpx.URL(c.url.reveal())) for c in state.settings.notify)
     service = state.service
     outbox = Outbox(service.engine, state.settings.notify, service.clock, service.audit)
-    async with httpx.AsyncClient(timeout=TIMEOUT) as client:
-        while True:
-            batch: list[Delivery] = []
-            try:
-                await run_in_threadpool(outbox.enqueue)
-                batch = await run_in_threadpool(outbox.claim)
-                done = await asyncio.gather(
-                    *(deliver(client, outbox, state, d) for d in batch), return_exceptions=True
-                )
-                for exc in (d for d in done if isinstance(d, Exception)):
-                    _log_crash(exc)  # its row is sent again when its lease runs out
-            except Exception as exc:  # keep delivering; the cause is in the server log
-                _log_crash(exc)
-            await asyncio.sleep(0 if len(batch) == BATCH else POLL)
+    wake = _waker(asyncio.get_running_loop())
+    service.listeners.append(wake.listener)
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+            await _work(client, outbox, state, wake.event)
+    finally:
+        service.listeners.remove(wake.listener)
+
+
+async def _work(
+    client: httpx.AsyncClient, outbox: Outbox, state: State, wake: asyncio.Event
+) -> None:
+    while True:
+        wake.clear()
+        batch: list[Delivery] = []
+        try:
+            await run_in_threadpool(outbox.enqueue)
+            batch = await run_in_threadpool(outbox.claim)
+            done = await asyncio.gather(
+                *(deliver(client, outbox, state, d) for d in batch), return_exceptions=True
+            )
+            for exc in (d for d in done if isinstance(d, Exception)):
+                _log_crash(exc)  # its row is sent again when its lease runs out
+        except Exception as exc:  # keep delivering; the cause is in the server log
+            _log_crash(exc)
+        if len(batch) < BATCH:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), POLL)
+
+
+@dataclass(frozen=True)
+class _Waker:
+    event: asyncio.Event
+    listener: Callable[[str, dict[str, Any]], None]
+
+
+def _waker(loop: asyncio.AbstractEventLoop) -> _Waker:
+    """Wakes this replica's worker when this replica commits an event that notifies, so its
+    own requests go out at once; other replicas' events are found by the poll."""
+    event = asyncio.Event()
+
+    def listener(kind: str, detail: dict[str, Any]) -> None:
+        if kind in messages.KINDS:
+            with contextlib.suppress(RuntimeError):  # the loop closed: the server is stopping
+                loop.call_soon_threadsafe(event.set)
+
+    return _Waker(event, listener)
 
 
 def _log_crash(exc: BaseException) -> None:
