@@ -157,9 +157,12 @@ def test_a_denied_request_is_a_deny_with_the_servers_reason(
     request_id = pending_id("gemini", hook(box, "gemini", FORCE_PUSH, INTERLOCK_SERVER=served.url))
     answer = served.vote(served.sign_in("bob"), request_id, "deny")
     assert answer.status_code == 200
-    # The server files the same action anew after a deny: a person sees it again, it never runs.
+    # A person said no: the retry is denied with their answer, and nobody is paged again.
     retry = hook(box, "gemini", FORCE_PUSH, INTERLOCK_SERVER=served.url)
-    assert retry.code == 2 and pending_id("gemini", retry) != request_id
+    assert retry.code == 2 and request_id in text_of(retry) and "Do not retry" in text_of(retry)
+    assert box.records()[-1]["rule"] == "approval.denied"
+    pending = served.agent().get(f"/api/v1/requests/{request_id}/status").json()
+    assert pending["state"] == "denied"
 
 
 def test_allow_and_deny_never_reach_the_server(box: Sandbox, served: Served) -> None:  # noqa: F811

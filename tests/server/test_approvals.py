@@ -400,7 +400,7 @@ def test_one_deny_denies(svc: ApprovalService, project: Path) -> None:
     with pytest.raises(ApprovalError, match="already denied"):
         approve(svc, request_id, "carol")
     again = svc.submit(shell(PROD_DROP, project))
-    assert again.state == "pending" and again.request_id != request_id
+    assert (again.state, again.request_id) == ("denied", request_id), "a denial is not replayed"
 
 
 def test_a_deny_from_the_policy_files_nothing(svc: ApprovalService, project: Path) -> None:
@@ -522,3 +522,28 @@ def test_on_sqlite_reading_does_not_wait_for_a_writer(tmp_path: Path, project: P
     assert answered is not None and answered["state"] == "pending"
     assert waited < 2, f"the read waited {waited:.1f} s for the writer"
     engine.dispose()
+
+
+def test_a_denied_action_retried_is_denied_without_paging_anyone(
+    svc: ApprovalService, project: Path, clock: Clock
+) -> None:
+    request_id = file(svc, shell(FORCE_PUSH, project))
+    binding = svc.get(request_id)["binding"]  # type: ignore[index]
+    svc.vote(request_id, "bob", "deny", binding=binding, note="use a branch")
+    retried = svc.submit(shell(FORCE_PUSH, project))
+    assert (retried.state, retried.request_id) == ("denied", request_id)
+    assert "bob" in retried.message and "use a branch" in retried.message
+    assert [r["id"] for r in svc.requests()] == [request_id], "a retry filed a new request"
+    clock.advance(svc.policy.approvals.use_within + 1)
+    assert svc.submit(shell(FORCE_PUSH, project)).state == "pending"
+
+
+def test_the_servers_production_names_count_even_when_a_project_omits_them(
+    make: Make, project: Path
+) -> None:
+    svc = make('[environments]\nproduction = ["production", "live", "prd"]\n')
+    (project / "interlock.toml").write_text('[environments]\nproduction = ["production"]\n')
+    request_id = file(svc, shell("psql -c 'DROP TABLE users'", project, env="prd"))
+    view = svc.get(request_id)
+    assert view is not None
+    assert (view["production"], view["quorum"]) == (True, 2)

@@ -222,9 +222,7 @@ def test_the_card_shows_the_servers_refusals_requester_changed_binding_forged_cs
     assert found is not None and found["state"] == "pending" and found["votes"] == []
 
 
-def test_deny_with_a_note_decides_and_the_retry_is_a_new_request(
-    server: Served, open_as: Open
-) -> None:
+def test_deny_with_a_note_decides_and_the_retry_is_told_so(server: Served, open_as: Open) -> None:
     action = action_json(STAGING_DROP, cwd=server.project)
     request_id = server.file(action)
     page = card_of(open_as("alice"), request_id)
@@ -236,7 +234,8 @@ def test_deny_with_a_note_decides_and_the_retry_is_a_new_request(
     expect(page.locator(".votes")).to_contain_text("not during the sale")
 
     retry = server.submit(action).json()
-    assert retry["state"] == "pending" and retry["id"] != request_id
+    assert (retry["state"], retry["id"]) == ("denied", request_id)
+    assert "not during the sale" in retry["message"]
     page.goto("/")
     expect(page.locator(f'#history [data-request="{request_id}"]')).to_contain_text("denied")
 

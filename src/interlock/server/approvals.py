@@ -184,7 +184,22 @@ class ApprovalService:
         ).first()
         if existing is not None:
             return Outcome(PENDING, existing.id, _waiting(existing.id))
-        card = cards.build(action, decision, project, reason)
+        refused = tx.conn.execute(
+            sa.select(requests.c.id, requests.c.decided_by, requests.c.decided_at)
+            .where(
+                requests.c.binding == binding,
+                requests.c.state == DENIED,
+                requests.c.decided_at > now - self.policy.approvals.use_within,
+                # Denied by a person; a kill switch's blanket denial ends with `resume`.
+                requests.c.decided_by != json.dumps(["kill-switch"]),
+            )
+            .order_by(requests.c.decided_at.desc())
+            .limit(1)
+        ).first()
+        if refused is not None:
+            # A person said no: the agent retrying at machine speed must not page them again.
+            return Outcome(DENIED, refused.id, _refused(tx, refused.id, refused.decided_by))
+        card = cards.build(action, decision, project, reason, self.policy)
         quorum = self.quorum(decision, project, card)
         request_id = "req_" + secrets.token_hex(8)
         tx.conn.execute(
@@ -556,6 +571,15 @@ def _decide(action: Action, policy: Policy) -> Decision:
     from interlock.engine import decide
 
     return decide(action, policy)
+
+
+def _refused(tx: _Tx, request_id: str, decided_by: str | None) -> str:
+    who = ", ".join(json.loads(decided_by or "[]")) or "a person"
+    note = tx.conn.execute(
+        sa.select(votes.c.note).where(votes.c.request_id == request_id, votes.c.vote == "deny")
+    ).scalar()
+    said = f": {note}" if note else ""
+    return f"denied by {who} ({request_id}){said}. Do not retry; ask the person what to do instead"
 
 
 def _waiting(request_id: str) -> str:

@@ -20,21 +20,36 @@ from interlock.secrets import mask, mask_json
 _DETAIL_LIMIT = 20_000
 
 
-def environment_of(decision: Decision, action: Action, policy: Policy) -> tuple[str | None, bool]:
-    """The environment the card names, and whether it is production (unknown counts as one)."""
+def environment_of(
+    decision: Decision, action: Action, policy: Policy, server: Policy | None = None
+) -> tuple[str | None, bool]:
+    """The environment the card names, and whether it is production (unknown counts as one).
+
+    A name is production when the project's policy *or* the server's says so: a project that
+    leaves a production name out of its list does not get its quorum lowered that way.
+    """
     envs = [f.environment for f in decision.findings if f.environment] or (
         [action.env] if action.env else []
     )
-    production = any(policy.is_production(e) or e == UNKNOWN for e in envs)
-    ordered = sorted(set(envs), key=lambda e: (not (policy.is_production(e) or e == UNKNOWN), e))
-    return (ordered[0] if ordered else None), production
+
+    def production(name: str) -> bool:
+        return (
+            name == UNKNOWN
+            or policy.is_production(name)
+            or bool(server and server.is_production(name))
+        )
+
+    ordered = sorted(set(envs), key=lambda e: (not production(e), e))
+    return (ordered[0] if ordered else None), any(production(e) for e in envs)
 
 
-def build(action: Action, decision: Decision, policy: Policy, reason: str) -> dict[str, Any]:
+def build(
+    action: Action, decision: Decision, policy: Policy, reason: str, server: Policy | None = None
+) -> dict[str, Any]:
     flagged = [f for f in decision.findings if f.verdict is not Verdict.ALLOW] or list(
         decision.findings
     )
-    environment, production = environment_of(decision, action, policy)
+    environment, production = environment_of(decision, action, policy, server)
     irreversible = any(f.reversible is False for f in flagged)
     return {
         "kind": action.kind,
