@@ -64,9 +64,11 @@ format: $(STAMP)
 eval: $(STAMP)
 	$(PY) eval/run.py
 
-## bench: hook latency against a bare interpreter, in-process decision time
+## bench: hook latency against a bare interpreter, in-process decision time; the approval
+## server's throughput and round trip against its /health baseline
 bench: $(STAMP)
 	$(PY) bench/run.py
+	$(PY) bench/approvals.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
