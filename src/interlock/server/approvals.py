@@ -530,8 +530,7 @@ class ApprovalService:
         with db.transaction(self.engine) as conn:
             tx = _Tx(conn)
             yield tx
-        for kind, request_id, actor, detail in tx.events:
-            self._publish(kind, request_id, actor, detail)
+        self._publish(tx.events)
 
     def _event(
         self,
@@ -553,25 +552,28 @@ class ApprovalService:
         )
         tx.events.append((kind, request_id, actor, detail))
 
-    def _publish(
-        self, kind: str, request_id: str | None, actor: str, detail: dict[str, Any]
-    ) -> None:
-        if self.audit is not None:
-            recorded = {k: v for k, v in detail.items() if k != "card"}
-            card = detail.get("card")
-            if isinstance(card, dict):  # what was asked, in the log's own words (masked)
-                recorded["action"] = {k: card.get(k) for k in ("text", "environment", "operations")}
-            self.audit.append(
-                {
-                    "type": "approval",
-                    "event": kind,
-                    "request_id": request_id,
-                    "actor": {"name": actor},
-                    "detail": recorded,
-                }
-            )
-        for listener in self.listeners:
-            listener(kind, {"request_id": request_id, "actor": actor, **detail})
+    def _publish(self, happened: list[tuple[str, str | None, str, dict[str, Any]]]) -> None:
+        if self.audit is not None and happened:
+            self.audit.append_many([_audit_record(*event) for event in happened])
+        for kind, request_id, actor, detail in happened:
+            for listener in self.listeners:
+                listener(kind, {"request_id": request_id, "actor": actor, **detail})
+
+
+def _audit_record(
+    kind: str, request_id: str | None, actor: str, detail: dict[str, Any]
+) -> dict[str, Any]:
+    recorded = {k: v for k, v in detail.items() if k != "card"}
+    card = detail.get("card")
+    if isinstance(card, dict):  # what was asked, in the log's own words (masked)
+        recorded["action"] = {k: card.get(k) for k in ("text", "environment", "operations")}
+    return {
+        "type": "approval",
+        "event": kind,
+        "request_id": request_id,
+        "actor": {"name": actor},
+        "detail": recorded,
+    }
 
 
 def _switch_row(conn: Connection) -> dict[str, Any] | None:
