@@ -16,6 +16,11 @@ from typing import Any, Literal
 
 ActionKind = Literal["shell", "sql", "http", "terraform_plan", "tool_call"]
 
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+)
+"""The digest's JSON form, built once: ``json.dumps`` made a new encoder on every decision."""
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -44,12 +49,8 @@ class _Base:
         action. Lone surrogates (JSON may carry ``"\\ud800"``) are hashed in their three-byte
         form instead of raising: every ``str`` has a digest, and different strings different ones.
         """
-        canonical = json.dumps(
-            {"kind": self.kind, "payload": self.payload(), "env": self.env, "cwd": self.cwd},
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=False,
-            default=str,
+        canonical = _CANONICAL.encode(
+            {"kind": self.kind, "payload": self.payload(), "env": self.env, "cwd": self.cwd}
         )
         return "sha256:" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 

@@ -34,25 +34,25 @@ def analyze(action: Action, policy: Policy) -> list[Finding]:
     environment = action.env or None
     scope = Scope(policy=policy, cwd=action.cwd or policy.project_root, environment=environment)
     if isinstance(action, ShellAction):
-        from interlock.analyzers import shell
+        from interlock.analyzers.shell import analyze as analyze_shell
 
-        return shell.analyze(action.command, scope)
+        return analyze_shell(action.command, scope)
     if isinstance(action, SqlAction):
-        from interlock.analyzers import sql
+        from interlock.analyzers.sql import analyze as analyze_sql
 
-        return sql.analyze(action.sql, action.dialect, scope)
+        return analyze_sql(action.sql, action.dialect, scope)
     if isinstance(action, HttpAction):
-        from interlock.analyzers import http
+        from interlock.analyzers.http import analyze as analyze_http
 
-        return http.analyze(action.method, action.url, dict(action.headers), action.body, scope)
+        return analyze_http(action.method, action.url, dict(action.headers), action.body, scope)
     if isinstance(action, TerraformPlanAction):
-        from interlock.analyzers import terraform
+        from interlock.analyzers.terraform import analyze as analyze_terraform
 
-        return terraform.analyze(action.plan, scope)
+        return analyze_terraform(action.plan, scope)
     if isinstance(action, ToolCallAction):
-        from interlock.analyzers import tools
+        from interlock.analyzers.tools import analyze as analyze_tools
 
-        return tools.analyze(action, scope)
+        return analyze_tools(action, scope)
     raise TypeError(f"not an action: {type(action).__name__}")  # pragma: no cover
 
 

@@ -9,8 +9,7 @@ except the catalogs, which load once.
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 
 from interlock.config import Policy
 from interlock.decisions import Finding, Verdict
@@ -118,9 +117,10 @@ class SimpleCommand:
     """Shell variables known when an ``eval`` or ``trap`` runs (for a trap, only those nothing
     set afterwards): the code it runs sees them (``d=$(mktemp -d); trap 'rm -rf "$d"' EXIT``)."""
 
-    @cached_property
-    def name(self) -> str:
-        """The program's base name: ``/usr/bin/rm`` -> ``rm``. Computed once: the analyzers ask
-        a dozen times per command (the instance is frozen, so it cannot change)."""
+    name: str = field(init=False, repr=False, compare=False)
+    """The program's base name: ``/usr/bin/rm`` -> ``rm``. Set once when the command is made
+    (a cached_property took a lock on first use): the analyzers ask a dozen times per command."""
+
+    def __post_init__(self) -> None:
         first = self.argv[0] if self.argv else ""
-        return first.rsplit("/", 1)[-1]
+        object.__setattr__(self, "name", first.rsplit("/", 1)[-1])

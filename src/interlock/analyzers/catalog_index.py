@@ -10,7 +10,7 @@ loaders agree.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,9 +56,14 @@ class LazyCatalog:
     tools: dict[str, Tool] = field(default_factory=dict)
     parsed: dict[tuple[str, int], Rule] = field(default_factory=dict)
     any_globbed: Callable[[str], bool] | None = None
-    rule_matchers: dict[str, list[Callable[[str], bool] | None]] = field(default_factory=dict)
+    named_tools: dict[str, tuple[Tool, ...]] = field(default_factory=dict)
+    """tools_for() of the names the catalogs spell out, once each (a bounded set)."""
+    rule_indexes: dict[str, _FirstWords] = field(default_factory=dict)
     launcher_matchers: tuple[Callable[[str], bool], list[Callable[[str], bool]]] | None = None
+    launcher_literals: frozenset[str] = frozenset()
     parsed_launchers: dict[int, Launcher] = field(default_factory=dict)
+    named_launchers: dict[str, tuple[Launcher, ...]] = field(default_factory=dict)
+    """launchers_for() of the names the launcher blocks spell out, once each."""
 
     @classmethod
     def scan(cls, folder: Path) -> LazyCatalog:
@@ -109,36 +114,51 @@ class LazyCatalog:
         return self.tools[tool_id]
 
     def tools_for(self, name: str) -> tuple[Tool, ...]:
+        known = self.named_tools.get(name)
+        if known is not None:
+            return known
         ids = self.by_name.get(name, ())
+        globbed: list[str] = []
         if self.globbed:
             if self.any_globbed is None:
                 self.any_globbed = matcher(tuple(p for p, _ in self.globbed))
             if self.any_globbed(name):
-                ids = [*ids, *(t for p, t in self.globbed if glob_any(name, (p,)))]
-        return tuple(self._tool(i) for i in ids)
+                globbed = [t for p, t in self.globbed if glob_any(name, (p,))]
+        tools = tuple(self._tool(i) for i in (*ids, *globbed))
+        if ids and not globbed:
+            self.named_tools[name] = tools  # keyed by catalog names only: `mkfs.*` is not kept
+        return tools
 
     def rules_for(self, tool: str, first: str | None = None) -> tuple[Rule, ...]:
         """The tool's rules; with ``first``, only those whose subcommand can start with it.
 
         The first-word test runs on the raw text, so ``git status`` parses none of git's rules.
-        The matchers of a tool's blocks are built once (the pattern tuples are not hashed again
-        on every command).
+        Which blocks a first word selects comes from an index built once per tool
+        (:class:`_FirstWords`), not from testing each of git's 22 blocks on every command.
         """
         blocks = self.rule_blocks.get(tool, ())
         if not blocks:
             return ()
-        matchers = self.rule_matchers.get(tool)
-        if matchers is None:
-            matchers = [matcher(patterns) if patterns else None for _, _, patterns in blocks]
-            self.rule_matchers[tool] = matchers
+        index = self.rule_indexes.get(tool)
+        if index is None:
+            index = self.rule_indexes[tool] = _FirstWords.of([p for _, _, p in blocks])
+        if first is None:
+            return self._rules(tool, range(len(blocks)))
+        key = index.key(first)
+        chosen = index.chosen.get(key)
+        if chosen is None:
+            chosen = index.chosen[key] = self._rules(tool, index.blocks(key))
+        return chosen
+
+    def _rules(self, tool: str, indexes: Iterable[int]) -> tuple[Rule, ...]:
+        """The rules of the tool's blocks at ``indexes`` (parsed on first use), fallbacks last."""
+        blocks = self.rule_blocks[tool]
         out: list[Rule] = []
-        for index, (where, block, _) in enumerate(blocks):
-            test = matchers[index]
-            if first is not None and test is not None and not test(first):
-                continue
+        for index in indexes:
             key = (tool, index)
             rule = self.parsed.get(key)
             if rule is None:
+                where, block, _ = blocks[index]
                 (raw,) = read_toml(block, where).get("rules", [None])
                 rule = self.parsed[key] = read_rule(raw, index, where, {tool: self._tool(tool)})
             out.append(rule)
@@ -146,8 +166,12 @@ class LazyCatalog:
         return tuple(out)
 
     def launchers_for(self, name: str) -> tuple[Launcher, ...]:
+        known = self.named_launchers.get(name)
+        if known is not None:
+            return known
         if self.launcher_matchers is None:
             every = tuple(n for b in self.launcher_blocks for n in b[2].split())
+            self.launcher_literals = frozenset(n for n in every if not any(c in n for c in "*?["))
             self.launcher_matchers = (
                 matcher(every),
                 [matcher(tuple(b[2].split())) for b in self.launcher_blocks],
@@ -163,7 +187,52 @@ class LazyCatalog:
                 ((launcher_id, raw),) = read_toml(block, where)["launchers"].items()
                 self.parsed_launchers[index] = read_launcher(launcher_id, raw, where)
             out.append(self.parsed_launchers[index])
-        return tuple(out)
+        launchers = tuple(out)
+        if name in self.launcher_literals:
+            self.named_launchers[name] = launchers  # a launcher's own name: a bounded set
+        return launchers
+
+
+@dataclass
+class _FirstWords:
+    """Which of one tool's rule blocks a command's first positional can select.
+
+    A block whose subcommand starts with a literal word is listed under that word; one that
+    starts with a glob is tested; one with no first word (or a negated one) is always chosen.
+    The blocks a first word selects are fixed by the catalog, so the parsed rules for each
+    selection (:attr:`chosen`) are kept: their number is bounded by the catalog, not the input.
+    """
+
+    always: tuple[int, ...]
+    by_word: dict[str, tuple[int, ...]]
+    globbed: tuple[tuple[int, Callable[[str], bool]], ...]
+    chosen: dict[tuple[str, tuple[int, ...]], tuple[Rule, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, patterns: list[tuple[str, ...]]) -> _FirstWords:
+        always: list[int] = []
+        by_word: dict[str, list[int]] = {}
+        globbed: list[tuple[int, Callable[[str], bool]]] = []
+        for index, words in enumerate(patterns):
+            if not words:
+                always.append(index)
+                continue
+            for word in words:
+                if any(ch in word for ch in "*?["):
+                    globbed.append((index, matcher(words)))
+                    break
+                by_word.setdefault(word, []).append(index)
+        return cls(tuple(always), {w: tuple(i) for w, i in by_word.items()}, tuple(globbed))
+
+    def key(self, first: str) -> tuple[str, tuple[int, ...]]:
+        """What decides the selection: ``first`` when the index lists it, and the globs it
+        matches."""
+        word = first if first in self.by_word else ""
+        return word, tuple(index for index, test in self.globbed if test(first))
+
+    def blocks(self, key: tuple[str, tuple[int, ...]]) -> list[int]:
+        word, globs = key
+        return sorted({*self.always, *self.by_word.get(word, ()), *globs})
 
 
 def _fallback(rule: Rule) -> bool:

@@ -40,10 +40,13 @@ def launched(cmd: SimpleCommand, catalog: Source) -> list[Finding]:
     psql -c 'DROP TABLE users'``, ``uv run python -c …``), so it goes back through
     :func:`interlock.analyzers.commands.analyze_command`, one level deeper.
     """
+    launchers = catalog.launchers_for(cmd.name)
+    if not launchers:
+        return []
     from interlock.analyzers.commands import analyze_command
 
     findings: list[Finding] = []
-    for launcher in catalog.launchers_for(cmd.name):
+    for launcher in launchers:
         launch = unwrap_launcher(launcher, cmd.argv[1:])
         if not launch.argv and launch.script is None:
             continue

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from interlock.analyzers import SimpleCommand, is_dynamic, show
+from interlock.analyzers import DYN, SimpleCommand, is_dynamic, show
 from interlock.analyzers.catalog_env import environment, place
-from interlock.analyzers.catalog_model import Rule, Source, Tool, glob_any
+from interlock.analyzers.catalog_model import Rule, Source, Tool
 from interlock.config import Policy
 from interlock.decisions import Finding, Verdict
 from interlock.paths import (
@@ -49,35 +49,37 @@ def parse_args(args: tuple[str, ...], tool: Tool) -> Parsed:
     """The words after the program name, split by ``tool``'s conventions."""
     options: list[tuple[str, str | None]] = []
     positionals: list[str] = []
-    index, ended = 0, False
+    index, count, ended = 0, len(args), False
     help_at: int | None = None
     dashdash_at: int | None = None
-    while index < len(args):
+    go = tool.style == "go"
+    value_options = tool.value_options
+    while index < count:
         word = args[index]
         index += 1
-        if help_at is None and not ended and word.split("=", 1)[0] in _HELP:
-            help_at = len(positionals)
-        if ended or len(word) < 2 or not word.startswith("-") or is_dynamic(word[:2]):
+        if ended or len(word) < 2 or word[0] != "-" or DYN in word[:2]:
             positionals.append(word)
             continue
+        if help_at is None and word.partition("=")[0] in _HELP:
+            help_at = len(positionals)
         if word == "--":
             ended, dashdash_at = True, len(positionals)
             options.append(("--", None))
             continue
-        if word.startswith("--") or tool.style == "go":
+        if go or word[1] == "-":
             name, equals, value = word.partition("=")
-            if tool.style == "go" and name.startswith("--"):
+            if go and name.startswith("--"):
                 name = name[1:]  # Go's flag package reads --x as -x
-            if not equals and name in tool.value_options and index < len(args):
+            if not equals and name in value_options and index < count:
                 value, index = args[index], index + 1
                 equals = "="
             options.append((name, value if equals else None))
             continue
         for position in range(1, len(word)):  # "-rf" is -r -f; "-nprod" is -n prod
             flag = "-" + word[position]
-            if flag in tool.value_options:
+            if flag in value_options:
                 value = word[position + 1 :]
-                if not value and index < len(args):
+                if not value and index < count:
                     value, index = args[index], index + 1
                 options.append((flag, value))
                 break
@@ -110,8 +112,8 @@ def _rule_matches(rule: Rule, parsed: Parsed, tool: Tool) -> tuple[str, ...] | N
         # `terraform destroy -help` prints help. Only before the operands: BSD rm reads
         # `rm -rf / --help` as three operands, so a later --help proves nothing.
         return None
-    for word, (negated, patterns) in zip(positionals, rule.subcommand, strict=False):
-        if glob_any(word, patterns) == negated:
+    for word, (negated, test) in zip(positionals, rule.subcommand_tests, strict=False):
+        if test(word) == negated:
             return None
     rest = positionals[len(rule.subcommand) + rule.skip_positionals :]
     if rule.min_args is not None and len(rest) < rule.min_args:
@@ -120,17 +122,17 @@ def _rule_matches(rule: Rule, parsed: Parsed, tool: Tool) -> tuple[str, ...] | N
         return None
     if rule.any_options and not any(_option_values(parsed, g, tool) for g in rule.any_options):
         return None
-    if not all(_option_values(parsed, g, tool) for g in rule.all_options):
+    if rule.all_options and not all(_option_values(parsed, g, tool) for g in rule.all_options):
         return None
-    if any(_option_values(parsed, g, tool) for g in rule.none_options):
+    if rule.none_options and any(_option_values(parsed, g, tool) for g in rule.none_options):
         return None
-    for names, patterns in rule.option_values:
+    for names, test in rule.option_value_tests:
         values = _option_values(parsed, names, tool)
-        if not any(v is not None and glob_any(v, patterns, rule.ignore_case) for v in values):
+        if not any(v is not None and test(v) for v in values):
             return None
-    if rule.args_any and not any(glob_any(w, rule.args_any, rule.ignore_case) for w in rest):
+    if rule.args_any and not any(map(rule.args_any_test, rest)):
         return None
-    if rule.args_none and any(glob_any(w, rule.args_none, rule.ignore_case) for w in rest):
+    if rule.args_none and any(map(rule.args_none_test, rest)):
         return None
     return rest
 
@@ -237,14 +239,15 @@ def _arg_targets(rule: Rule, parsed: Parsed, rest: tuple[str, ...]) -> tuple[str
     ``kubectl delete ns/prod`` names its target inside the subcommand word: the part after "/".
     """
     if rule.targets == "args_after":
-        hits = [i for i, w in enumerate(rest) if glob_any(w, rule.args_any, rule.ignore_case)]
+        test = rule.args_any_test
+        hits = [i for i, w in enumerate(rest) if test(w)]
         return rest[hits[0] + 1 :] if hits else rest
     if rule.targets != "args":
         return ()
     if ("--",) in rule.all_options and parsed.dashdash_at is not None:
         return parsed.positionals[max(parsed.dashdash_at, len(rule.subcommand)) :]
     if rule.args_any:
-        return tuple(w for w in rest if glob_any(w, rule.args_any, rule.ignore_case))
+        return tuple(filter(rule.args_any_test, rest))
     if not rest and rule.subcommand:
         last = parsed.positionals[len(rule.subcommand) - 1]
         if "/" in last:

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from interlock.decisions import Verdict
 
-__all__ = ["Catalog", "Launcher", "Rule", "Source", "Tool", "glob_any", "matcher"]
+__all__ = ["Catalog", "Launcher", "Rule", "Source", "Tool", "glob_any", "glob_test", "matcher"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,25 @@ class Rule:
     def fixed_verdict(self) -> Verdict:
         return Verdict.DENY if self.verdict == "deny" else Verdict.ASK
 
+    # The rule's pattern lists as tests, built on first use and kept with the rule: glob_any()
+    # hashed the whole pattern tuple (24 branch names for a force push) on every word.
+
+    @functools.cached_property
+    def subcommand_tests(self) -> tuple[tuple[bool, Callable[[str], bool]], ...]:
+        return tuple((negated, matcher(patterns)) for negated, patterns in self.subcommand)
+
+    @functools.cached_property
+    def option_value_tests(self) -> tuple[tuple[tuple[str, ...], Callable[[str], bool]], ...]:
+        return tuple((names, glob_test(p, self.ignore_case)) for names, p in self.option_values)
+
+    @functools.cached_property
+    def args_any_test(self) -> Callable[[str], bool]:
+        return glob_test(self.args_any, self.ignore_case)
+
+    @functools.cached_property
+    def args_none_test(self) -> Callable[[str], bool]:
+        return glob_test(self.args_none, self.ignore_case)
+
 
 @dataclass(frozen=True)
 class Launcher:
@@ -156,6 +175,14 @@ def glob_any(word: str, patterns: tuple[str, ...], ignore_case: bool = False) ->
 def matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
     """The case-sensitive test of :func:`glob_any` for ``patterns``, to keep and call often."""
     return _compiled(patterns, False)
+
+
+def glob_test(patterns: tuple[str, ...], ignore_case: bool) -> Callable[[str], bool]:
+    """:func:`glob_any` for ``patterns`` as one function, to keep and call often."""
+    test = _compiled(patterns, ignore_case)
+    if not ignore_case:
+        return test
+    return lambda word: test(word.lower())
 
 
 @functools.lru_cache(maxsize=1024)

@@ -18,6 +18,9 @@ from dataclasses import dataclass, replace
 from interlock.analyzers import (
     DYN,
     SimpleCommand,
+    catalog,
+    clients,
+    find,
     is_dynamic,
     prompts,
     runners,
@@ -118,11 +121,7 @@ def _analyze(cmd: SimpleCommand) -> list[Finding]:
     if name in ("awk", "gawk", "mawk", "nawk", "busybox-awk"):
         return _awk(cmd)
     if name == "find":
-        from interlock.analyzers import find
-
         return find.analyze(cmd, analyze_command)
-    from interlock.analyzers import catalog, clients
-
     handled = clients.analyze(cmd)
     if handled is not None:
         return handled
@@ -236,13 +235,9 @@ def _unknown_program(cmd: SimpleCommand) -> list[Finding]:
     name = cmd.name
     if name in _DATA_PROGRAMS or not cmd.argv[1:]:
         return []
-    from interlock.analyzers import catalog
-
     source = catalog.hot()
     if source.tools_for(name) or source.launchers_for(name):
         return []
-    from interlock.analyzers.shell import analyze_nested
-
     args = cmd.argv[1:]
     found: list[Finding] = []
     if "--" in args:
@@ -261,6 +256,8 @@ def _unknown_program(cmd: SimpleCommand) -> list[Finding]:
             continue
         text = value if equals else args[index + 1]
         if not is_dynamic(text) and " " in text.strip():
+            from interlock.analyzers.shell import analyze_nested
+
             found += analyze_nested(text, cmd.scope, cmd.scope.cwd)
     unreadable = ("shell.unparsed", "shell.dynamic_command", "shell.opaque_code")
     return [f for f in found if f.rule not in unreadable]
@@ -527,8 +524,6 @@ def _interpreter(cmd: SimpleCommand, language: str) -> list[Finding]:
                 return _code(cmd, language, written)
             # A script or module (manage.py flush, artisan migrate:fresh): the catalogs know
             # the destructive ones.
-            from interlock.analyzers import catalog
-
             return catalog.match(cmd)
         if arg.startswith("--"):
             name, equals, value = arg.partition("=")
@@ -542,8 +537,6 @@ def _interpreter(cmd: SimpleCommand, language: str) -> list[Finding]:
                 break
             continue
         if language == "python" and arg == "-m":
-            from interlock.analyzers import catalog
-
             return catalog.match(cmd)
         for position in range(1, len(arg)):
             letter, rest = arg[position], arg[position + 1 :]

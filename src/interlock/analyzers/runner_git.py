@@ -11,6 +11,7 @@ seen (``--config-env``, ``GIT_CONFIG_PARAMETERS``) is ask.
 from __future__ import annotations
 
 from interlock.analyzers import SimpleCommand, show
+from interlock.analyzers.catalog_model import glob_any
 from interlock.analyzers.runners import Analyze, _ask, _script, _value
 from interlock.decisions import Finding
 
@@ -41,8 +42,6 @@ _GIT_GLOBAL_VALUES = (
 
 
 def git(cmd: SimpleCommand, analyze: Analyze) -> list[Finding]:
-    from interlock.analyzers.catalog_model import glob_any
-
     args = cmd.argv[1:]
     out: list[Finding] = []
     for key, value in cmd.assignments:
@@ -128,8 +127,6 @@ def _option_scripts(
 
 def _git_config(cmd: SimpleCommand, key: str, value: str, planted: bool) -> list[Finding]:
     """One ``key=value`` of git configuration, given with ``-c`` or stored by ``git config``."""
-    from interlock.analyzers.catalog_model import glob_any
-
     lowered = key.lower()
     how = "stores" if planted else "sets"
     if glob_any(lowered, _GIT_ASK_KEYS):

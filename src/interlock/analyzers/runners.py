@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from interlock.analyzers import DYN, Scope, SimpleCommand, is_dynamic, show
+from interlock.analyzers import DYN, Scope, SimpleCommand, is_dynamic, runner_clients, show
 from interlock.decisions import Finding, Verdict
 
 __all__ = ["embedded", "handled"]
@@ -445,8 +445,6 @@ def handled(cmd: SimpleCommand, analyze: Analyze) -> list[Finding] | None:
         return _crontab(cmd)
     if name == "ansible":
         return _ansible(cmd)
-    from interlock.analyzers import runner_clients
-
     return runner_clients.handled(cmd)
 
 

@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from tree_sitter import Language, Node, Parser, Tree
 
-from interlock.analyzers import DYN, Scope, SimpleCommand, encode, unknown
+from interlock.analyzers import DYN, Scope, SimpleCommand, encode, tools, unknown
+from interlock.analyzers.commands import INTERPRETERS, SHELLS, analyze_command
 from interlock.config import MAX_INPUT_BYTES
 from interlock.decisions import Finding
+from interlock.paths import resolve
 
 MAX_DEPTH = 8
 """Nested ``bash -c`` / ``eval`` levels followed before giving up with ``ask``."""
@@ -93,8 +95,6 @@ def analyze(
 
     ``variables``: what the shell running it already holds (``eval`` and ``trap`` bodies run
     in the shell that set them)."""
-    from interlock.analyzers import commands
-
     findings: list[Finding] = []
     data = encode(command)
     if len(data) > min(MAX_INPUT_BYTES, MAX_COMMAND_BYTES):
@@ -116,7 +116,7 @@ def analyze(
     findings.extend(walker.findings)
     for simple in walker.commands:
         try:
-            findings.extend(commands.analyze_command(simple))
+            findings.extend(analyze_command(simple))
         except RecursionError:
             findings.append(unparsed(simple.text, _TOO_DEEP))
     return findings
@@ -244,49 +244,43 @@ class _Walker:
         if not self._enter(node):
             return
         try:
-            self._visit(node, state)
+            handler = _HANDLERS.get(node.type)
+            if handler is None:
+                self._substitutions(node, state)
+            else:
+                handler(self, node, state)
         finally:
             self.nesting -= 1
 
-    def _visit(self, node: Node, state: _State) -> None:
-        kind = node.type
-        if kind == "comment" or (kind == "heredoc_body" and not node.named_children):
-            return
-        if kind == "list":
-            self._list(node, state)
-        elif kind == "command":
-            self._command(node, state, redirects=[])
-        elif kind == "redirected_statement":
-            self._redirected(node, state)
-        elif kind == "pipeline":
-            self._pipeline(node, state)
-        elif kind in _FORKED:
-            self._children(node, state.fork())
-        elif kind == "variable_assignment":
-            self._assignment(node, state)
-        elif kind == "declaration_command":
-            # `local d` / `declare d` empty it (in a function); `export d` keeps its value.
-            keeps = node.children and self.text(node.children[0]) in ("export", "readonly")
-            for child in node.named_children:
-                if child.type == "variable_assignment":
-                    self._assignment(child, state)
-                elif child.type == "variable_name" and not keeps:
-                    self._set(state, self.text(child), DYN)
-                else:
-                    self._substitutions(child, state)
-        elif kind == "unset_command":
-            # `d=/tmp/x; unset d; rm -rf "/$d"` deletes `/`: an unset name is not followed.
-            for child in node.named_children:
-                if child.type == "variable_name":
-                    self._set(state, self.text(child), DYN)
-        elif kind in ("for_statement", "select_statement"):
-            self._for(node, state)
-        elif kind == "function_definition":
-            self._function(node, state)
-        elif kind == "command_name" or kind in _SEQUENTIAL:
-            self._children(node, state)
-        else:
+    def _skip(self, node: Node, state: _State) -> None:
+        """Comments: nothing runs."""
+
+    def _heredoc_body(self, node: Node, state: _State) -> None:
+        if node.named_children:
             self._substitutions(node, state)
+
+    def _plain_command(self, node: Node, state: _State) -> None:
+        self._command(node, state, redirects=[])
+
+    def _forked(self, node: Node, state: _State) -> None:
+        self._children(node, state.fork())
+
+    def _declaration(self, node: Node, state: _State) -> None:
+        # `local d` / `declare d` empty it (in a function); `export d` keeps its value.
+        keeps = node.children and self.text(node.children[0]) in ("export", "readonly")
+        for child in node.named_children:
+            if child.type == "variable_assignment":
+                self._assignment(child, state)
+            elif child.type == "variable_name" and not keeps:
+                self._set(state, self.text(child), DYN)
+            else:
+                self._substitutions(child, state)
+
+    def _unset(self, node: Node, state: _State) -> None:
+        # `d=/tmp/x; unset d; rm -rf "/$d"` deletes `/`: an unset name is not followed.
+        for child in node.named_children:
+            if child.type == "variable_name":
+                self._set(state, self.text(child), DYN)
 
     def _for(self, node: Node, state: _State) -> None:
         """``for d in dist build; do rm -rf "$d"; done``: the body once per literal word, as bash
@@ -411,8 +405,6 @@ class _Walker:
         if name_node is None:
             return
         name = self.text(name_node)
-        from interlock.analyzers import tools
-
         self.findings.extend(tools.guard_variable(name, self.scope, _short(self.text(node))))
         value = "" if value_node is None else self.word(value_node, state)
         if name in _KNOWN_VARIABLES or name.isidentifier():
@@ -449,8 +441,6 @@ class _Walker:
                 stdin, stdin_unknown = literal, literal is None
             elif _redirect_parts(redirect)[0] == "<":
                 # `psql < cleanup.sql`: input from a file; known only if written just before.
-                from interlock.paths import resolve
-
                 target = _redirect_parts(redirect)[1]
                 stdin = None
                 if target is not None:
@@ -506,8 +496,6 @@ class _Walker:
         )
 
     def _runs_code(self, node: Node, state: _State) -> bool:
-        from interlock.analyzers.commands import INTERPRETERS, SHELLS
-
         name, _ = self._name_of(node, state)
         return (
             name in SHELLS
@@ -565,7 +553,7 @@ class _Walker:
                 redirects.append(child)
             elif field_name in ("name", "argument") or kind == "command_name":
                 argv.extend(self.words(child, state))
-        if sum(len(word) for word in argv) > 4 * MAX_VALUE:
+        if sum(map(len, argv)) > 4 * MAX_VALUE:
             # `echo $a $a $a …` with a long $a: judge what fits, the rest is unknown.
             argv = _within(argv, 4 * MAX_VALUE)
             self.findings.append(unparsed(self.text(node), "its words expand to too much text"))
@@ -602,8 +590,8 @@ class _Walker:
         state: _State,
     ) -> None:
         """``echo 'rm -rf /' > x.sh``: remember what x.sh holds, for a later ``bash x.sh``."""
-        from interlock.paths import resolve
-
+        if not redirects:
+            return
         content: str | None = None
         if argv and argv[0] == "echo" and not any(DYN in a for a in argv):
             content = _echo(argv[1:])
@@ -632,8 +620,6 @@ class _Walker:
     def _track_cd(self, argv: list[str], state: _State) -> None:
         if argv[0] not in ("cd", "pushd", "popd"):
             return
-        from interlock.paths import resolve
-
         target = [a for a in argv[1:] if not a.startswith("-")]
         if argv[0] == "popd" or (target and target[0] == "-"):
             state.cwd = None
@@ -653,8 +639,6 @@ class _Walker:
     def _redirect(self, node: Node, state: _State) -> None:
         """``> f``, ``>> f``, ``&>> f``, ``< f``: judged as the file tools' writes and reads
         (:func:`.tools.redirect`), so ``>> /etc/passwd`` is as bad as ``> /etc/passwd``."""
-        from interlock.analyzers import tools
-
         operator, target = _redirect_parts(node)
         if target is None:
             return
@@ -734,8 +718,6 @@ class _Walker:
         """The path ``mktemp`` makes (GNU and BSD): in $TMPDIR (``/tmp``) without a template or
         with ``-t``; else the template, relative to the working directory. Its X's stay X's:
         the random part does not change where the path lands. ``-p DIR`` and the rest: unknown."""
-        from interlock.paths import resolve
-
         template: str | None = None
         in_tmpdir = False
         for arg in argv:
@@ -782,6 +764,27 @@ class _Walker:
         if name == "PWD" and state.cwd is not None:
             return state.cwd
         return DYN
+
+
+_Handler = Callable[[_Walker, Node, _State], None]
+_HANDLERS: dict[str, _Handler] = {
+    **{kind: _Walker._children for kind in ("command_name", *_SEQUENTIAL)},
+    **{kind: _Walker._forked for kind in _FORKED},
+    "comment": _Walker._skip,
+    "heredoc_body": _Walker._heredoc_body,
+    "list": _Walker._list,
+    "command": _Walker._plain_command,
+    "redirected_statement": _Walker._redirected,
+    "pipeline": _Walker._pipeline,
+    "variable_assignment": _Walker._assignment,
+    "declaration_command": _Walker._declaration,
+    "unset_command": _Walker._unset,
+    "for_statement": _Walker._for,
+    "select_statement": _Walker._for,
+    "function_definition": _Walker._function,
+}
+"""What :meth:`_Walker.visit` does with each node type; any other type is searched for
+``$(…)`` and ``<(…)`` (:meth:`_Walker._substitutions`)."""
 
 
 def analyze_nested(
@@ -1045,7 +1048,7 @@ def _within(words: list[str], budget: int) -> list[str]:
 
 def _joined(parts: list[str]) -> str:
     """The parts of one word, joined; unknown when longer than :data:`MAX_VALUE`."""
-    if sum(len(part) for part in parts) > MAX_VALUE:
+    if sum(map(len, parts)) > MAX_VALUE:
         return DYN
     word = "".join(parts)
     while DYN + DYN in word:  # `$a$a` of two unknowns is one unknown, not a growing run of them
