@@ -69,18 +69,25 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=2000, help="filing calls per round")
     parser.add_argument("--rounds", type=int, default=1, help="passes of the whole pipeline")
     parser.add_argument("--concurrency", type=int, default=16, help="keep-alive connections")
-    parser.add_argument("--trips", type=int, default=10, help="approval round trips per way")
+    parser.add_argument(
+        "--trips", type=int, default=10, help="approval round trips per way (0: none)"
+    )
     parser.add_argument("--postgres", action="store_true", help="scratch PostgreSQL database")
     parser.add_argument(
         "--postgres-url", default="postgresql://postgres@127.0.0.1:5432", help="server to use"
     )
     parser.add_argument("--python", default=sys.executable, help="interpreter of the venv")
+    parser.add_argument(
+        "--interlock", help="the interlock command that serves (default: next to --python)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.add_argument("--profile", action="store_true", help="also cProfile the service")
     args = parser.parse_args(argv)
-    for name in ("requests", "rounds", "concurrency", "trips"):
+    for name in ("requests", "rounds", "concurrency"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
+    if args.trips < 0:
+        parser.error("--trips must be 0 or more")
     return args
 
 
@@ -213,7 +220,7 @@ def measure(args: argparse.Namespace, root: Path, progress: bool) -> Report:
         if progress:
             print(f"… {text}", file=sys.stderr, flush=True)
 
-    interlock = Path(args.python).parent / "interlock"
+    interlock = Path(args.interlock or Path(args.python).parent / "interlock")
     project = project_in(root)
     data = root / "data"
     cleanup: dict[str, Any] = {"folder": str(root)}
@@ -250,10 +257,12 @@ def measure(args: argparse.Namespace, root: Path, progress: bool) -> Report:
                 for ran, spent in zip(done.series, done.server_cpu, strict=True):
                     collected.setdefault(ran.name, []).append(ran)
                     cpu.setdefault(ran.name, []).append(spent)
-            say(f"approval round trips, {args.trips} per way")
-            trip = approval_trip.measure(
-                args.python, server, approvers[0], root, args.trips, dict(os.environ)
-            )
+            trip = None
+            if args.trips:
+                say(f"approval round trips, {args.trips} per way")
+                trip = approval_trip.measure(
+                    args.python, server, approvers[0], root, args.trips, dict(os.environ)
+                )
         cleanup["server_stopped"] = server.process.poll() is not None
     series = {name: merge(name, runs, cpu[name]) for name, runs in collected.items()}
     profile = profiled(args, root) if args.profile else ""
