@@ -118,7 +118,8 @@ class Connection:
         self.writer.close()
 
 
-async def _series(port: int, calls: Sequence[Call], concurrency: int) -> Ran:
+async def _closed(port: int, calls: Sequence[Call], concurrency: int) -> Ran:
+    """Each connection sends its next call as soon as the last one is answered: capacity."""
     latencies = [0] * len(calls)
     answers: list[Answer | None] = [None] * len(calls)
     queue = iter(range(len(calls)))
@@ -128,9 +129,8 @@ async def _series(port: int, calls: Sequence[Call], concurrency: int) -> Ran:
         try:
             for index in queue:
                 started = time.perf_counter_ns()
-                answer, keep = await conn.send(calls[index])
+                answers[index], keep = await conn.send(calls[index])
                 latencies[index] = time.perf_counter_ns() - started
-                answers[index] = answer
                 if not keep:
                     conn.close()
                     conn = await Connection.open(port)
@@ -139,22 +139,79 @@ async def _series(port: int, calls: Sequence[Call], concurrency: int) -> Ran:
 
     cpu, started = time.process_time(), time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(min(concurrency, len(calls)))))
-    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return _ran(latencies, answers, time.perf_counter() - started, time.process_time() - cpu)
+
+
+async def _paced(port: int, calls: Sequence[Call], concurrency: int, rate: float) -> Ran:
+    """Call ``i`` is due at ``i / rate`` s, whether or not earlier ones were answered.
+
+    Its latency counts from when it was due, not from when a connection was free to send
+    it: a server that falls behind sees its queue in the figures (no coordinated omission).
+    Up to ``concurrency`` connections are open; a due call waits for a free one.
+    """
+    latencies = [0] * len(calls)
+    answers: list[Answer | None] = [None] * len(calls)
+    pool: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(min(concurrency, len(calls))):
+        pool.put_nowait(await Connection.open(port))
+    interval = 1e9 / rate
+
+    async def one(index: int, due: int) -> None:
+        conn = await pool.get()
+        try:
+            answers[index], keep = await conn.send(calls[index])
+            latencies[index] = time.perf_counter_ns() - due
+        except BaseException:
+            conn.close()
+            raise
+        if not keep:
+            conn.close()
+            conn = await Connection.open(port)
+        pool.put_nowait(conn)
+
+    cpu, started = time.process_time(), time.perf_counter()
+    first = time.perf_counter_ns()
+    tasks = []
+    for index in range(len(calls)):
+        due = first + int(index * interval)
+        ahead = due - time.perf_counter_ns()
+        if ahead > 0:
+            await asyncio.sleep(ahead / 1e9)
+        tasks.append(asyncio.create_task(one(index, due)))
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        while not pool.empty():
+            pool.get_nowait().close()
+    return _ran(latencies, answers, time.perf_counter() - started, time.process_time() - cpu)
+
+
+def _ran(latencies: list[int], answers: list[Answer | None], wall: float, cpu: float) -> Ran:
     done = [a for a in answers if a is not None]
-    if len(done) != len(calls):
-        raise ProtocolError(f"{len(calls) - len(done)} calls got no answer")
+    if len(done) != len(answers):
+        raise ProtocolError(f"{len(answers) - len(done)} calls got no answer")
     return Ran("", latencies, done, wall, cpu)
 
 
-def run(name: str, port: int, calls: Sequence[Call], concurrency: int) -> Ran:
-    """Send ``calls`` over ``concurrency`` keep-alive connections, each timed on its own.
+def run(
+    name: str, port: int, calls: Sequence[Call], concurrency: int, rate: float | None = None
+) -> Ran:
+    """Send ``calls`` over up to ``concurrency`` keep-alive connections, each timed on its own.
 
-    Every answer is checked after the series (outside the timing); the first few problems are
-    kept, and a series with any problem is judged FAIL by the caller.
+    Without ``rate``, closed loop: as fast as the server answers (its capacity, and latency
+    that is mostly queueing: with 16 connections busy, median ≈ 16 / throughput). With
+    ``rate``, open loop: calls are due at that many per second (:func:`_paced`), which is
+    what "N requests per second with p99 under X" asks about.
+
+    Every answer is checked after the series (outside the timing); a series with any
+    problem is judged FAIL by the caller.
     """
     if not calls:
         raise ValueError(f"{name}: no calls")
-    ran = asyncio.run(_series(port, calls, concurrency))
+    if rate is None:
+        ran = asyncio.run(_closed(port, calls, concurrency))
+    else:
+        ran = asyncio.run(_paced(port, calls, concurrency, rate))
     ran.name = name
     for call, answer in zip(calls, ran.answers, strict=True):
         problem = call.check(answer.status, answer.body) if call.check else None

@@ -93,17 +93,19 @@ def pipeline(
     count: int,
     concurrency: int,
     server_cpu: Callable[[], float],
+    rate: float | None = None,
 ) -> Pipeline:
     """One pass over the five series; ``count`` is the number of ``file`` calls.
 
     ``server_cpu`` reads the server process's CPU time, so each series says what it cost
-    the server next to what it cost the load generator.
+    the server next to what it cost the load generator. ``rate``: open loop at that many
+    calls per second (approval_http.run), else as fast as the server answers.
     """
     spent: list[float] = []
 
     def timed(name: str, calls: list[Call]) -> Ran:
         before = server_cpu()
-        ran = run(name, port, calls, concurrency)
+        ran = run(name, port, calls, concurrency, rate)
         spent.append(server_cpu() - before)
         return ran
 
