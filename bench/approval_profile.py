@@ -21,7 +21,8 @@ from approval_load import action
 from stats import Summary, fmt
 
 
-def profile(root: Path, count: int) -> str:
+def profile(root: Path, count: int, database_url: str | None = None) -> str:
+    """Time, then profile, ``count`` calls of each step; SQLite unless ``database_url``."""
     from interlock.actions import action_from_json
     from interlock.audit import AuditLog
     from interlock.config import load_policy
@@ -30,7 +31,7 @@ def profile(root: Path, count: int) -> str:
 
     project = root / "project"
     (project / ".git").mkdir(parents=True)
-    engine = db.connect(db.sqlite_url(root))
+    engine = db.connect(database_url or db.sqlite_url(root))
     db.migrate(engine)
     service = ApprovalService(engine, load_policy(project), audit=AuditLog(root / "audit.jsonl"))
     actions = [action_from_json(action(project, n)) for n in range(2 * count)]
@@ -57,7 +58,8 @@ def profile(root: Path, count: int) -> str:
         ("status", status),
         ("consume", consume),
     )
-    out = [f"In process: ApprovalService on SQLite, {count} calls per step, no HTTP, no profiler"]
+    where = "PostgreSQL" if database_url else "SQLite"
+    out = [f"In process: ApprovalService on {where}, {count} calls per step, no HTTP, no profiler"]
     for name, step in steps:
         summary = Summary.of(name, [_timed(step, n) for n in range(count)])
         out.append(

@@ -209,9 +209,12 @@ def machine() -> dict[str, Any]:
 
 
 def profiled(args: argparse.Namespace, root: Path) -> str:
+    """The service's own share, on the run's kind of database (a second scratch one for PG)."""
     from approval_profile import profile
 
-    return profile(root / "profile", min(args.requests, 500))
+    count = min(args.requests, 500)
+    with database(args) as url:
+        return profile(root / "profile", count, url)
 
 
 def main(argv: list[str] | None = None) -> int:
