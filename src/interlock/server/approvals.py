@@ -355,37 +355,38 @@ class ApprovalService:
             if row.requester_user and approver == row.requester_user:
                 raise ApprovalError("the requester cannot approve their own request")
             self._cast(tx, row, approver, vote, note[:500], now)
-        view = self.get(request_id)
-        assert view is not None
+            # The answer is read in the same transaction: what this vote did, nothing later.
+            view = _view(
+                tx.conn.execute(sa.select(requests).where(requests.c.id == request_id)).one(),
+                tx.conn.execute(
+                    sa.select(votes).where(votes.c.request_id == request_id).order_by(votes.c.at)
+                ).all(),
+                now,
+            )
         return view
 
     def _cast(self, tx: _Tx, row: Any, approver: str, vote: str, note: str, now: float) -> None:
-        earlier = tx.conn.execute(
-            sa.select(votes.c.vote).where(
-                votes.c.request_id == row.id, votes.c.approver == approver
-            )
-        ).first()
-        if earlier is not None:
-            raise ApprovalError(f"{approver} already voted {earlier.vote} on {row.id}")
+        cast = tx.conn.execute(
+            sa.select(votes.c.approver, votes.c.vote)
+            .where(votes.c.request_id == row.id)
+            .order_by(votes.c.at)
+        ).all()
+        earlier = [v.vote for v in cast if v.approver == approver]
+        if earlier:
+            raise ApprovalError(f"{approver} already voted {earlier[0]} on {row.id}")
         tx.conn.execute(
             votes.insert().values(
                 request_id=row.id, approver=approver, vote=vote, at=now, note=note
             )
         )
         self._event(tx, vote, row.id, approver, {"note": note})
-        approving = (
-            tx.conn.execute(
-                sa.select(votes.c.approver)
-                .where(votes.c.request_id == row.id, votes.c.vote == "approve")
-                .order_by(votes.c.at)
-            )
-            .scalars()
-            .all()
-        )
+        approving = [v.approver for v in cast if v.vote == "approve"]
+        if vote == "approve":
+            approving.append(approver)
         if vote == "deny":
             self._transition(tx, row.id, DENIED, [approver], now)
         elif len(approving) >= row.quorum:
-            self._transition(tx, row.id, APPROVED, list(approving), now)
+            self._transition(tx, row.id, APPROVED, approving, now)
 
     def cancel(self, request_id: str, by: str) -> None:
         now = self.clock()
