@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import Any, Literal
 
 ActionKind = Literal["shell", "sql", "http", "terraform_plan", "tool_call"]
@@ -20,6 +21,11 @@ _CANONICAL = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
 )
 """The digest's JSON form, built once: ``json.dumps`` made a new encoder on every decision."""
+
+
+def _json_string(value: str | None) -> str:
+    """A string or None as :data:`_CANONICAL` writes it."""
+    return "null" if value is None else encode_basestring(value)
 
 
 @dataclass(frozen=True)
@@ -49,10 +55,14 @@ class _Base:
         action. Lone surrogates (JSON may carry ``"\\ud800"``) are hashed in their three-byte
         form instead of raising: every ``str`` has a digest, and different strings different ones.
         """
-        canonical = _CANONICAL.encode(
+        canonical = self.canonical().encode("utf-8", "surrogatepass")
+        return "sha256:" + hashlib.sha256(canonical).hexdigest()
+
+    def canonical(self) -> str:
+        """The JSON text the digest is taken over: sorted keys, no spaces, UTF-8 as is."""
+        return _CANONICAL.encode(
             {"kind": self.kind, "payload": self.payload(), "env": self.env, "cwd": self.cwd}
         )
-        return "sha256:" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +72,16 @@ class ShellAction(_Base):
 
     def payload(self) -> dict[str, Any]:
         return {"command": self.command}
+
+    def canonical(self) -> str:
+        """The same text as the general form, written out directly: the encoder's set-up was a
+        tenth of a shell decision (issue #2 item 9). Only for plain strings and None, which is
+        what hooks build; anything else goes the general way."""
+        values = (self.cwd, self.env, self.kind, self.command)
+        if not all(v is None or type(v) is str for v in values):
+            return super().canonical()
+        cwd, env, kind, command = (_json_string(v) for v in values)
+        return f'{{"cwd":{cwd},"env":{env},"kind":{kind},"payload":{{"command":{command}}}}}'
 
 
 @dataclass(frozen=True, kw_only=True)

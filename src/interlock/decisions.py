@@ -11,6 +11,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from interlock.frozen import quick_init
+
 
 class Verdict(enum.Enum):
     """Ordered: ``deny`` > ``ask`` > ``allow``. Combining verdicts takes the strictest."""
@@ -19,16 +21,23 @@ class Verdict(enum.Enum):
     ASK = "ask"
     DENY = "deny"
 
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
+    rank: int
+    """0, 1, 2 for allow, ask, deny: set on each member once (a property looked the member up
+    in a dict through the enum's Python-level ``__hash__`` on every comparison)."""
+
+    def __init__(self, value: str) -> None:
+        self.rank = ("allow", "ask", "deny").index(value)
 
     def __str__(self) -> str:
-        return self.value
+        return str(self.value)
 
     @staticmethod
     def strictest(*verdicts: Verdict) -> Verdict:
-        return max(verdicts, key=lambda v: v.rank, default=Verdict.ALLOW)
+        strictest = _ALLOW
+        for verdict in verdicts:
+            if verdict.rank > strictest.rank:
+                strictest = verdict
+        return strictest
 
     @staticmethod
     def parse(text: str) -> Verdict:
@@ -40,9 +49,10 @@ class Verdict(enum.Enum):
             raise ConfigError(f"unknown decision {text!r}: use allow, ask or deny") from None
 
 
-_RANK = {Verdict.ALLOW: 0, Verdict.ASK: 1, Verdict.DENY: 2}
+_ALLOW = Verdict.ALLOW
 
 
+@quick_init
 @dataclass(frozen=True)
 class Finding:
     """One effect an analyzer found in an action."""
@@ -77,6 +87,7 @@ class Finding:
         }
 
 
+@quick_init
 @dataclass(frozen=True)
 class Reason:
     rule: str
@@ -90,6 +101,7 @@ class Reason:
         return f"[{self.rule}] {self.message}"
 
 
+@quick_init
 @dataclass(frozen=True)
 class Decision:
     verdict: Verdict

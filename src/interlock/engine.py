@@ -56,6 +56,9 @@ def analyze(action: Action, policy: Policy) -> list[Finding]:
     raise TypeError(f"not an action: {type(action).__name__}")  # pragma: no cover
 
 
+_ALLOW, _DENY = Verdict.ALLOW, Verdict.DENY  # an enum member read through the class is slow
+
+
 def judge(finding: Finding, action: Action, policy: Policy) -> Reason:
     """The verdict and reason for one finding under the policy (steps 2 to 4)."""
     environment = finding.environment or action.env or policy.default_environment
@@ -63,10 +66,10 @@ def judge(finding: Finding, action: Action, policy: Policy) -> Reason:
     unknown = environment == UNKNOWN
     if (
         (policy.is_production(environment) or unknown)
-        and verdict is not Verdict.ALLOW
+        and verdict is not _ALLOW
         and finding.reversible is not True
     ):
-        verdict = Verdict.DENY
+        verdict = _DENY
         rule = "default.protect-production"
         where = (
             "in an environment Interlock cannot establish (treated as production)"
@@ -76,7 +79,9 @@ def judge(finding: Finding, action: Action, policy: Policy) -> Reason:
         message = f"{finding.summary}, {where}, and it cannot be undone"
     floor = finding.floor
     if rule == "default.protect-production":
-        floor = Verdict.DENY
+        floor = _DENY
+    if not policy.rules:
+        return Reason(rule=rule, message=message, verdict=verdict)
     matching = [
         r for r in policy.rules if r.matches(finding.operation, finding.targets, environment)
     ]

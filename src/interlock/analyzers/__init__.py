@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from interlock.config import Policy
 from interlock.decisions import Finding, Verdict
+from interlock.frozen import quick_init
 
 DYN = "\x00"
 """Marks the part of a word the parser cannot know: ``$DIR/x`` resolves to ``\\x00/x``."""
@@ -74,6 +75,7 @@ def unknown(
     )
 
 
+@quick_init
 @dataclass(frozen=True)
 class Scope:
     """Where an analyzed piece runs: the policy, the working directory and the environment."""
@@ -89,6 +91,7 @@ class Scope:
     """How many wrappers deep: bounds ``bash -c "bash -c …"`` recursion."""
 
 
+@quick_init
 @dataclass(frozen=True)
 class SimpleCommand:
     """One command the shell would run, after quotes are resolved and wrappers removed.

@@ -17,6 +17,7 @@ from interlock.analyzers.catalog_env import environment, place
 from interlock.analyzers.catalog_model import Rule, Source, Tool
 from interlock.config import Policy
 from interlock.decisions import Finding, Verdict
+from interlock.frozen import quick_init
 from interlock.paths import (
     DELETE_VERDICT,
     WRITE_VERDICT,
@@ -32,6 +33,7 @@ __all__ = ["Parsed", "env_name", "parse_args", "rule_findings"]
 _HELP = frozenset({"--help", "-help", "--version", "-version"})
 
 
+@quick_init
 @dataclass(frozen=True)
 class Parsed:
     """A command line split by one tool's conventions."""

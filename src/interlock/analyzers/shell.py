@@ -104,7 +104,7 @@ def analyze(
     tree = _parse(data)
     if tree.root_node.has_error:
         findings.append(unparsed(command, "the shell parser could not read it: " + _error_at(tree)))
-    walker = _Walker(scope, data)
+    walker = _Walker(scope, data, parsed_clean=not tree.root_node.has_error)
     # Each level has its own bound (MAX_NESTING, MAX_DEPTH, wrappers), but the bounds multiply:
     # 8 nested `bash -c`, each behind 60 `sudo`, still overflowed the stack. What overflows is
     # unreadable (ask), and the findings already made are kept.
@@ -200,6 +200,11 @@ _KNOWN_VARIABLES = ("HOME", "PWD", "USER")
 _SETS_VARIABLES = frozenset({"read", "mapfile", "readarray", "getopts", "let", "unset"})
 
 
+_MAY_SHARE = frozenset({"eval", "trap", "builtin", "command"})
+"""First words :func:`_shares_variables` can say yes to."""
+_MOVES = frozenset({"cd", "pushd", "popd"})
+
+
 def _shares_variables(argv: list[str]) -> bool:
     """``eval``/``trap`` (also behind ``builtin``/``command``) run code in this shell."""
     first = argv[1] if argv[0] in ("builtin", "command") and len(argv) > 1 else argv[0]
@@ -214,6 +219,9 @@ _UNKNOWN_LINE = "$__interlock_unknown_content__\n"
 class _Walker:
     scope: Scope
     source: bytes
+    parsed_clean: bool = False
+    """The tree has no error: each nested node is then wider than the one it is in (see
+    :meth:`_no_substitutions`)."""
     commands: list[SimpleCommand] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     nesting: int = 0
@@ -362,6 +370,24 @@ class _Walker:
         items.append(node)
         for item in reversed(items):
             self.visit(item, state)
+
+    def _no_substitutions(self, node: Node) -> bool:
+        """True when :meth:`_substitutions` would find nothing in ``node`` and stay in bounds.
+
+        Every ``$(…)``, backtick and ``<(…)`` spans a ``(`` or a backtick, so a command without
+        either holds none. The search also counts levels against :data:`MAX_NESTING`: in a tree
+        without errors each level below a command is at least a byte narrower than the one
+        above (a lone ``command_name`` around its word aside), so a command narrower than the
+        levels left cannot reach the bound either. Skipping the search (a quarter of the walk
+        of a plain command) then changes nothing.
+        """
+        start, end = node.start_byte, node.end_byte
+        return (
+            self.parsed_clean
+            and self.nesting + (end - start) + 4 < MAX_NESTING
+            and self.source.find(b"(", start, end) == -1
+            and self.source.find(b"`", start, end) == -1
+        )
 
     def _substitutions(self, node: Node, state: _State) -> None:
         """Commands hidden inside words: ``$(…)``, backticks, ``<(…)``, ``${x:-$(…)}``."""
@@ -534,7 +560,8 @@ class _Walker:
         return None
 
     def _command(self, node: Node, state: _State, redirects: list[Node]) -> None:
-        self._substitutions(node, state)
+        if not self._no_substitutions(node):
+            self._substitutions(node, state)
         assignments: list[tuple[str, str]] = []
         argv: list[str] = []
         stdin, stdin_unknown = state.stdin, state.stdin_unknown
@@ -557,8 +584,9 @@ class _Walker:
             # `echo $a $a $a …` with a long $a: judge what fits, the rest is unknown.
             argv = _within(argv, 4 * MAX_VALUE)
             self.findings.append(unparsed(self.text(node), "its words expand to too much text"))
-        stdin, stdin_unknown = self._input(redirects, state, stdin, stdin_unknown)
-        self._track_written(node, argv, redirects, stdin, state)
+        if redirects:
+            stdin, stdin_unknown = self._input(redirects, state, stdin, stdin_unknown)
+            self._track_written(node, argv, redirects, stdin, state)
         scope = self._scope_at(state.cwd)
         simple = SimpleCommand(
             argv=tuple(argv),
@@ -570,12 +598,18 @@ class _Walker:
             scripts=tuple(state.files.items()),
         )
         if argv:
-            if _shares_variables(argv) and len(state.variables) <= MAX_SHARED_VARIABLES:
+            first = argv[0]
+            if (
+                first in _MAY_SHARE
+                and _shares_variables(argv)
+                and len(state.variables) <= MAX_SHARED_VARIABLES
+            ):
                 simple = replace(simple, variables=tuple(state.variables.items()))
                 if "trap" in argv[:2]:
                     self.traps.append((len(self.commands), dict(self.assigned)))
             self.commands.append(simple)
-            self._track_cd(argv, state)
+            if first in _MOVES:
+                self._track_cd(argv, state)
             self._track_variables(argv, state)
         else:
             for name, value in assignments:
@@ -590,8 +624,6 @@ class _Walker:
         state: _State,
     ) -> None:
         """``echo 'rm -rf /' > x.sh``: remember what x.sh holds, for a later ``bash x.sh``."""
-        if not redirects:
-            return
         content: str | None = None
         if argv and argv[0] == "echo" and not any(DYN in a for a in argv):
             content = _echo(argv[1:])
@@ -618,7 +650,7 @@ class _Walker:
                 state.files[path] = content
 
     def _track_cd(self, argv: list[str], state: _State) -> None:
-        if argv[0] not in ("cd", "pushd", "popd"):
+        if argv[0] not in _MOVES:
             return
         target = [a for a in argv[1:] if not a.startswith("-")]
         if argv[0] == "popd" or (target and target[0] == "-"):
@@ -659,15 +691,20 @@ class _Walker:
         ``/{etc,usr}`` is two words; so is an unquoted ``$x`` holding ``rm -rf /``. Once the
         script sets IFS, how unquoted expansions split is not followed: they become unknown.
         """
-        if node.type == "command_name" and node.named_child_count == 1:
+        kind = node.type
+        if kind == "command_name" and node.named_child_count == 1:
             node = node.named_children[0]
-        if node.type in ("simple_expansion", "expansion", "command_substitution"):
+            kind = node.type
+        if kind == "word":  # most words: read here rather than through word()
+            word = _unescape(self.text(node))
+            return _brace_expand(word) if "{" in word and "," in word else [word]
+        if kind in ("simple_expansion", "expansion", "command_substitution"):
             if "IFS" in state.variables:
                 return [DYN]
             value = self.word(node, state)
             return value.split() if value.strip() and DYN not in value else [value]
         word = self.word(node, state)
-        if node.type in ("concatenation", "word") and "{" in word and "," in word:
+        if kind == "concatenation" and "{" in word and "," in word:
             return _brace_expand(word)
         return [word]
 
