@@ -335,3 +335,40 @@ def test_action_text_per_kind() -> None:
     assert (
         action_text(TerraformPlanAction(plan=plan)) == "terraform plan: delete aws_db_instance.main"
     )
+
+
+def test_group_commit_keeps_one_intact_chain_under_concurrent_appends(tmp_path: Path) -> None:
+    import threading
+
+    from interlock.audit import GroupCommitLog
+
+    log = GroupCommitLog(tmp_path / "audit.jsonl")
+    results: list[list[dict[str, Any]]] = []
+
+    def writer(n: int) -> None:
+        for i in range(25):
+            results.append(log.append_many([{"event": f"w{n}-{i}-a"}, {"event": f"w{n}-{i}-b"}]))
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert verify(tmp_path / "audit.jsonl").ok
+    lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+    assert len(lines) == 8 * 25 * 2
+    # each caller got back exactly its own records, in order and adjacent in the chain
+    for pair in results:
+        assert [r["event"][-1] for r in pair] == ["a", "b"]
+        assert pair[1]["seq"] == pair[0]["seq"] + 1
+        assert pair[0]["event"][:-1] == pair[1]["event"][:-1]
+
+
+def test_group_commit_gives_every_waiter_the_error(tmp_path: Path) -> None:
+    from interlock.audit import GroupCommitLog
+
+    log = GroupCommitLog(tmp_path / "audit.jsonl")
+    log.append({"event": "first"})
+    (tmp_path / "audit.jsonl.head").write_text('{"count": 7, "hash": "x"}\n')
+    with pytest.raises(AuditError):
+        log.append({"event": "second"})

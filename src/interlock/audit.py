@@ -25,6 +25,7 @@ import fcntl
 import hashlib
 import json
 import os
+import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -150,6 +151,76 @@ class AuditLog:
             return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         except OSError as exc:
             raise AuditError(f"cannot open the audit log {self.path}: {exc.strerror}") from None
+
+
+class GroupCommitLog(AuditLog):
+    """An :class:`AuditLog` for a busy server: concurrent appends share one write and fsync.
+
+    Every caller still returns only once its records are on disk. The first caller to arrive
+    writes everything queued so far in one :meth:`AuditLog.append_many` (one lock, one fsync
+    pair); callers arriving meanwhile wait and are written together next. With 16 approvers'
+    requests in flight the log's two fsyncs were the server's bottleneck (bench/approvals.py:
+    votes at 150/s with the CPU half idle).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__(path)
+        self._cond = threading.Condition()
+        self._queue: list[_Pending] = []
+        self._leading = False
+
+    def append_many(self, batch: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        mine = _Pending(list(batch))
+        with self._cond:
+            self._queue.append(mine)
+            if self._leading:
+                while not mine.done:
+                    self._cond.wait()
+                return mine.result()
+            self._leading = True
+        try:
+            self._lead()
+        finally:
+            with self._cond:
+                self._leading = False
+                self._cond.notify_all()
+        return mine.result()
+
+    def _lead(self) -> None:
+        while True:
+            with self._cond:
+                group, self._queue = self._queue, []
+            if not group:
+                return
+            try:
+                written = super().append_many([r for item in group for r in item.records])
+            except Exception as exc:  # every waiter of this group gets the same error
+                for item in group:
+                    item.error = exc
+            else:
+                start = 0
+                for item in group:
+                    item.written = written[start : start + len(item.records)]
+                    start += len(item.records)
+            with self._cond:
+                for item in group:
+                    item.done = True
+                self._cond.notify_all()
+
+
+class _Pending:
+    __slots__ = ("done", "error", "records", "written")
+
+    def __init__(self, records: list[Mapping[str, Any]]) -> None:
+        self.records = records
+        self.written: list[dict[str, Any]] = []
+        self.error: Exception | None = None
+        self.done = False
+
+    def result(self) -> list[dict[str, Any]]:
+        if self.error is not None:
+            raise self.error
+        return self.written
 
 
 def record_decision(log: AuditLog, action: Action, decision: Decision) -> dict[str, Any]:

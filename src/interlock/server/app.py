@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from interlock import killswitch
 from interlock.actions import action_from_json
-from interlock.audit import AuditLog
+from interlock.audit import GroupCommitLog
 from interlock.errors import ApprovalError
 from interlock.server import db
 from interlock.server.accounts import SESSION_SECONDS, Accounts, Session
@@ -62,7 +62,7 @@ def create_app(settings: ServerSettings) -> Starlette:
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = db.connect(settings.database_url)
     db.migrate(engine)
-    audit = AuditLog(settings.data_dir / "audit.jsonl")
+    audit = GroupCommitLog(settings.data_dir / "audit.jsonl")
     state = State(
         settings=settings,
         service=ApprovalService(engine, settings.policy, audit=audit),
