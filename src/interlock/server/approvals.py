@@ -280,12 +280,10 @@ class ApprovalService:
     def get(self, request_id: str) -> dict[str, Any] | None:
         self._sweep_if_due()
         with db.read(self.engine) as conn:
-            row = conn.execute(sa.select(requests).where(requests.c.id == request_id)).first()
+            row = conn.execute(db.REQUEST_BY_ID, {"id": request_id}).first()
             if row is None:
                 return None
-            cast = conn.execute(
-                sa.select(votes).where(votes.c.request_id == request_id).order_by(votes.c.at)
-            ).all()
+            cast = conn.execute(db.VOTES_OF, {"id": request_id}).all()
         return _view(row, cast, self.clock())
 
     def status(self, request_id: str) -> dict[str, Any] | None:
@@ -357,27 +355,20 @@ class ApprovalService:
             self._cast(tx, row, approver, vote, note[:500], now)
             # The answer is read in the same transaction: what this vote did, nothing later.
             view = _view(
-                tx.conn.execute(sa.select(requests).where(requests.c.id == request_id)).one(),
-                tx.conn.execute(
-                    sa.select(votes).where(votes.c.request_id == request_id).order_by(votes.c.at)
-                ).all(),
+                tx.conn.execute(db.REQUEST_BY_ID, {"id": request_id}).one(),
+                tx.conn.execute(db.VOTES_OF, {"id": request_id}).all(),
                 now,
             )
         return view
 
     def _cast(self, tx: _Tx, row: Any, approver: str, vote: str, note: str, now: float) -> None:
-        cast = tx.conn.execute(
-            sa.select(votes.c.approver, votes.c.vote)
-            .where(votes.c.request_id == row.id)
-            .order_by(votes.c.at)
-        ).all()
+        cast = tx.conn.execute(db.VOTES_OF, {"id": row.id}).all()
         earlier = [v.vote for v in cast if v.approver == approver]
         if earlier:
             raise ApprovalError(f"{approver} already voted {earlier[0]} on {row.id}")
         tx.conn.execute(
-            votes.insert().values(
-                request_id=row.id, approver=approver, vote=vote, at=now, note=note
-            )
+            db.INSERT_VOTE,
+            {"request_id": row.id, "approver": approver, "vote": vote, "at": now, "note": note},
         )
         self._event(tx, vote, row.id, approver, {"note": note})
         approving = [v.approver for v in cast if v.vote == "approve"]
@@ -543,13 +534,14 @@ class ApprovalService:
     ) -> None:
         """Write an ``events`` row (what the SSE stream and replicas read) in ``tx``."""
         tx.conn.execute(
-            events.insert().values(
-                at=self.clock(),
-                kind=kind,
-                request_id=request_id,
-                actor=actor,
-                detail=json.dumps(detail, ensure_ascii=False, default=str),
-            )
+            db.INSERT_EVENT,
+            {
+                "at": self.clock(),
+                "kind": kind,
+                "request_id": request_id,
+                "actor": actor,
+                "detail": json.dumps(detail, ensure_ascii=False, default=str),
+            },
         )
         tx.events.append((kind, request_id, actor, detail))
 

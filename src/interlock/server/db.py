@@ -264,9 +264,16 @@ def read(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+# Statements on every request's path, built once: building a SQLAlchemy statement costs more
+# Python than SQLite spends running it (bench/approvals.py --profile).
+REQUEST_BY_ID = sa.select(requests).where(requests.c.id == sa.bindparam("id"))
+REQUEST_BY_ID_LOCKED = REQUEST_BY_ID.with_for_update()
+VOTES_OF = sa.select(votes).where(votes.c.request_id == sa.bindparam("id")).order_by(votes.c.at)
+INSERT_EVENT = events.insert()
+INSERT_VOTE = votes.insert()
+
+
 def lock_request(conn: Connection, request_id: str) -> sa.Row[Any] | None:
     """The request row, locked for the rest of the transaction (PostgreSQL; SQLite is whole-db)."""
-    query = sa.select(requests).where(requests.c.id == request_id)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return conn.execute(query).first()
+    query = REQUEST_BY_ID_LOCKED if conn.dialect.name == "postgresql" else REQUEST_BY_ID
+    return conn.execute(query, {"id": request_id}).first()
