@@ -60,7 +60,7 @@ def create_app(settings: ServerSettings) -> Starlette:
     from interlock.server import dashboard  # noqa: F401  (registers the dashboard's routes)
 
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    engine = db.connect(settings.database_url)
+    engine = db.connect(settings.database_url, background_checkpoints=True)
     db.migrate(engine)
     audit = GroupCommitLog(settings.data_dir / "audit.jsonl")
     state = State(
@@ -416,6 +416,7 @@ async def _housekeeping(state: State) -> None:
     while True:
         try:
             await run_in_threadpool(state.service.sweep)
+            await run_in_threadpool(db.checkpoint, state.service.engine)
             killed = await run_in_threadpool(state.service.kill_state)
             if killed is not None:
                 if not (state.settings.data_dir / killswitch.FILE_NAME).exists():

@@ -161,8 +161,15 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'interlock.db'}"
 
 
-def connect(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and real ``BEGIN IMMEDIATE``."""
+def connect(url: str, *, background_checkpoints: bool = False) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and real ``BEGIN IMMEDIATE``.
+
+    ``background_checkpoints`` (the server): SQLite does not copy its WAL back into the
+    database inside a committing request; :func:`checkpoint`, called by the server's
+    housekeeping each second, does, outside the write lock. An automatic checkpoint fsyncs the
+    database in whichever request crosses 1,000 pages, and 20 requests queue behind it
+    (bench/approvals.py: filing p99 at 200/s 116 ms with them, under 50 ms without).
+    """
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
@@ -171,12 +178,25 @@ def connect(url: str) -> Engine:
         if url.startswith("sqlite"):
             engine = sa.create_engine(url, connect_args={"timeout": 30, "isolation_level": None})
             sa.event.listen(engine, "connect", _sqlite_pragmas)
+            if background_checkpoints:
+                sa.event.listen(engine, "connect", _no_auto_checkpoint)
             sa.event.listen(engine, "begin", _sqlite_begin)
         else:
             engine = sa.create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise ServerError(f"cannot use database_url: {exc}") from None
     return engine
+
+
+def _no_auto_checkpoint(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+
+
+def checkpoint(engine: Engine) -> None:
+    """Copy the WAL into the database without blocking writers (SQLite; nothing elsewhere)."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
