@@ -139,25 +139,7 @@ class ApprovalService:
             if _switch_row(conn) is not None:
                 return Outcome("killed", None, "the kill switch is on: every action is denied")
             now = self.clock()
-            consumed = conn.execute(
-                sa.update(requests)
-                .where(
-                    requests.c.id
-                    == sa.select(requests.c.id)
-                    .where(
-                        requests.c.binding == binding,
-                        requests.c.state == APPROVED,
-                        requests.c.consumed_at.is_(None),
-                        requests.c.use_by > now,
-                    )
-                    .order_by(requests.c.decided_at)
-                    .limit(1)
-                    .scalar_subquery(),
-                    requests.c.consumed_at.is_(None),
-                )
-                .values(consumed_at=now)
-                .returning(requests.c.id, requests.c.decided_by)
-            ).first()
+            consumed = conn.execute(_CONSUME, {"b_binding": binding, "b_now": now}).first()
             if consumed is None:
                 return self._pending(tx, action, decision, project, binding, reason, requester)
             who = tuple(json.loads(consumed.decided_by or "[]"))
@@ -177,26 +159,11 @@ class ApprovalService:
         requester: str | None,
     ) -> Outcome:
         now = self.clock()
-        existing = tx.conn.execute(
-            sa.select(requests.c.id).where(
-                requests.c.binding == binding,
-                requests.c.state == PENDING,
-                requests.c.expires_at > now,
-            )
-        ).first()
+        existing = tx.conn.execute(_PENDING_FOR, {"b_binding": binding, "b_now": now}).first()
         if existing is not None:
             return Outcome(PENDING, existing.id, _waiting(existing.id))
         refused = tx.conn.execute(
-            sa.select(requests.c.id, requests.c.decided_by, requests.c.decided_at)
-            .where(
-                requests.c.binding == binding,
-                requests.c.state == DENIED,
-                requests.c.decided_at > now - self.policy.approvals.use_within,
-                # Denied by a person; a kill switch's blanket denial ends with `resume`.
-                requests.c.decided_by != json.dumps(["kill-switch"]),
-            )
-            .order_by(requests.c.decided_at.desc())
-            .limit(1)
+            _REFUSED_FOR, {"b_binding": binding, "since": now - self.policy.approvals.use_within}
         ).first()
         if refused is not None:
             # A person said no: the agent retrying at machine speed must not page them again.
@@ -567,6 +534,45 @@ def _audit_record(
         "actor": {"name": actor},
         "detail": recorded,
     }
+
+
+# The statements of every submission, built once (see db.REQUEST_BY_ID for why).
+_CONSUME = (
+    sa.update(requests)
+    .where(
+        requests.c.id
+        == sa.select(requests.c.id)
+        .where(
+            requests.c.binding == sa.bindparam("b_binding"),
+            requests.c.state == APPROVED,
+            requests.c.consumed_at.is_(None),
+            requests.c.use_by > sa.bindparam("b_now"),
+        )
+        .order_by(requests.c.decided_at)
+        .limit(1)
+        .scalar_subquery(),
+        requests.c.consumed_at.is_(None),
+    )
+    .values(consumed_at=sa.bindparam("b_now"))
+    .returning(requests.c.id, requests.c.decided_by)
+)
+_PENDING_FOR = sa.select(requests.c.id).where(
+    requests.c.binding == sa.bindparam("b_binding"),
+    requests.c.state == PENDING,
+    requests.c.expires_at > sa.bindparam("b_now"),
+)
+_REFUSED_FOR = (
+    sa.select(requests.c.id, requests.c.decided_by, requests.c.decided_at)
+    .where(
+        requests.c.binding == sa.bindparam("b_binding"),
+        requests.c.state == DENIED,
+        requests.c.decided_at > sa.bindparam("since"),
+        # Denied by a person; a kill switch's blanket denial ends with `resume`.
+        requests.c.decided_by != json.dumps(["kill-switch"]),
+    )
+    .order_by(requests.c.decided_at.desc())
+    .limit(1)
+)
 
 
 def _switch_row(conn: Connection) -> dict[str, Any] | None:
