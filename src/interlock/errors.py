@@ -9,8 +9,9 @@ One base, one subclass per family; every message says what to do next::
     ├── AuditError           the audit log cannot be written or read
     │   └── AuditTamperError the hash chain is broken
     ├── SetupError           `interlock init` cannot merge or undo agent settings
-    └── ServerError          the approval server cannot start, reach its database or is misused
-        └── ApprovalError    an approval was refused (requester, twice, expired, wrong action)
+    ├── ServerError          the approval server cannot start, reach its database or is misused
+    │   └── ApprovalError    an approval was refused (requester, twice, expired, wrong action)
+    └── BrokerError          a credential or Interlock token cannot be stored, read or accepted
 
 The CLI catches only the base and prints :meth:`InterlockError.diagnostics`.
 """
@@ -66,3 +67,18 @@ class ApprovalError(ServerError):
     """An approver's vote or a consumption was refused; the message says why."""
 
     hint = ""
+
+
+class BrokerError(InterlockError):
+    """The broker refused: a bad key, a credential it cannot decrypt, a token it does not accept.
+
+    ``reason`` is a short code a caller can act on without parsing the message (the gateway
+    answers 401 for ``unknown``/``malformed``/``expired``/``revoked``/``suspended``). Messages
+    never contain a credential or a token, only their names and ids.
+    """
+
+    hint = "see `interlock credential --help`, `interlock token --help` and docs/broker.md"
+
+    def __init__(self, message: str, hint: str = "", *, reason: str = "error") -> None:
+        super().__init__(message, hint)
+        self.reason = reason

@@ -63,6 +63,34 @@ FROZEN: dict[int, dict[str, list[str]]] = {
             "updated_at",
         ]
     },
+    4: {
+        "credentials": [
+            "name",
+            "upstream",
+            "header",
+            "scheme",
+            "key_id",
+            "nonce",
+            "ciphertext",
+            "hint",
+            "created_at",
+        ],
+        "tokens": [
+            "id",
+            "token_hash",
+            "agent",
+            "session",
+            "environment",
+            "upstreams",
+            "operations",
+            "label",
+            "created_at",
+            "expires_at",
+            "revoked_at",
+            "suspended_at",
+            "suspend_reason",
+        ],
+    },
 }
 
 
@@ -182,8 +210,8 @@ def test_an_older_database_upgrades_with_its_rows_intact(engine: sa.Engine) -> N
         )
     kept = _rows(engine)
 
-    assert db.migrate(engine) == [2, 3]
-    assert db.schema_version(engine) == 3
+    assert db.migrate(engine) == list(FROZEN)[1:]
+    assert db.schema_version(engine) == max(FROZEN)
     assert _rows(engine) == kept
     with engine.connect() as conn:  # the new tables work alongside the old rows
         assert conn.execute(sa.select(sa.func.count()).select_from(db.switch)).scalar() == 0
@@ -198,7 +226,7 @@ def test_an_older_database_upgrades_with_its_rows_intact(engine: sa.Engine) -> N
 
 
 def test_migrating_twice_is_a_no_op(engine: sa.Engine) -> None:
-    assert db.migrate(engine) == [1, 2, 3]
+    assert db.migrate(engine) == list(FROZEN)
     with engine.connect() as conn:
         recorded = conn.execute(
             sa.text("SELECT version, name, applied_at FROM schema_migrations")
@@ -219,4 +247,4 @@ def test_replicas_starting_together_migrate_once(url: str) -> None:
     finally:
         for engine in engines:
             engine.dispose()
-    assert sorted(applied, key=len) == [[], [], [], [1, 2, 3]]
+    assert sorted(applied, key=len) == [[], [], [], list(FROZEN)]

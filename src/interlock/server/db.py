@@ -123,6 +123,45 @@ deliveries = sa.Table(
     sa.Index("ix_deliveries_state_next", "state", "next_at"),
 )
 
+# The broker (issue 6, docs/broker.md). A credential's value is stored only as AES-GCM
+# ciphertext under a key that is never in the database; `key_id` names that key (an HMAC of
+# it, not the key) so a wrong key is told apart from a tampered row. A token is stored only
+# as its SHA-256.
+credentials = sa.Table(
+    "credentials",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("upstream", sa.String(100), nullable=False),
+    sa.Column("header", sa.String(100), nullable=False),
+    sa.Column("scheme", sa.String(40), nullable=False),
+    sa.Column("key_id", sa.String(40), nullable=False),
+    sa.Column("nonce", sa.String(40), nullable=False),
+    sa.Column("ciphertext", sa.Text, nullable=False),
+    sa.Column("hint", sa.String(16), nullable=False, server_default=""),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index("ix_credentials_upstream", "upstream"),
+)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("token_hash", sa.String(80), nullable=False),
+    sa.Column("agent", sa.String(100), nullable=False),
+    sa.Column("session", sa.String(200), nullable=False),
+    sa.Column("environment", sa.String(100), nullable=False),
+    sa.Column("upstreams", sa.Text, nullable=False),
+    sa.Column("operations", sa.Text, nullable=False),
+    sa.Column("label", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("revoked_at", sa.Float),
+    sa.Column("suspended_at", sa.Float),
+    sa.Column("suspend_reason", sa.Text, nullable=False, server_default=""),
+    sa.Index("ix_tokens_token_hash", "token_hash", unique=True),
+    sa.Index("ix_tokens_session", "session"),
+)
+
 Migration = Callable[[Connection], None]
 
 
@@ -146,6 +185,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     ),
     (2, "kill switch", _create(switch)),
     (3, "notification deliveries", _create(deliveries)),
+    (4, "broker credentials and tokens", _create(credentials, tokens)),
 )
 
 _versions = sa.Table(
