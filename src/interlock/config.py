@@ -208,7 +208,8 @@ def parse_policy(raw: bytes, *, project_root: str, source: str | None = None) ->
     rules = tuple(_rule(r, i, where) for i, r in enumerate(_list(data, "rules", where)))
     approvals = _approvals(_table(data, "approvals", where), where)
     known = {"environments", "inventory", "rules", "project", "hooks", "audit", "approvals"}
-    unknown = set(data) - known - {"server"}  # [server] is read by `interlock serve` alone
+    # [server] and [gateway] are read by `interlock serve` alone (server/, gateway/settings.py)
+    unknown = set(data) - known - {"server", "gateway"}
     if unknown:
         raise ConfigError(f"{where}: unknown section(s) {', '.join(sorted(unknown))}")
     return Policy(

@@ -91,6 +91,7 @@ FROZEN: dict[int, dict[str, list[str]]] = {
             "suspend_reason",
         ],
     },
+    5: {"gateway_attempts": ["id", "session", "at", "kind", "key"]},
 }
 
 

@@ -162,6 +162,21 @@ tokens = sa.Table(
     sa.Index("ix_tokens_session", "session"),
 )
 
+# The gateway's velocity limit (issue 6 item 6, docs/gateway.md): one row per denied or
+# destructive attempt of an agent session, so every replica counts the same attempts. ``key``
+# is the action's digest for an attempt that files an approval (sending it again while it waits
+# is not another attempt) and a fresh id for a denial (each one counts).
+gateway_attempts = sa.Table(
+    "gateway_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("session", sa.String(200), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("key", sa.String(100), nullable=False),
+    sa.Index("ix_gateway_attempts_session_at", "session", "at"),
+)
+
 Migration = Callable[[Connection], None]
 
 
@@ -186,6 +201,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (2, "kill switch", _create(switch)),
     (3, "notification deliveries", _create(deliveries)),
     (4, "broker credentials and tokens", _create(credentials, tokens)),
+    (5, "gateway velocity attempts", _create(gateway_attempts)),
 )
 
 _versions = sa.Table(
