@@ -14,6 +14,7 @@ useful away.
 from __future__ import annotations
 
 import base64
+import getpass
 import hmac
 import os
 import re
@@ -26,6 +27,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.engine import Engine
 
+from interlock.audit import AuditLog
 from interlock.broker.keys import BrokerKey
 from interlock.errors import BrokerError
 from interlock.secrets import MASK, Secret
@@ -78,15 +80,37 @@ class Credentials:
     """The encrypted credential store on the server's database."""
 
     def __init__(
-        self, engine: Engine, key: BrokerKey | bytes, clock: Callable[[], float] = time.time
+        self,
+        engine: Engine,
+        key: BrokerKey | bytes | None,
+        clock: Callable[[], float] = time.time,
+        *,
+        audit: AuditLog | None = None,
+        actor: str = "",
     ) -> None:
+        """``key`` None: only what needs no decryption (list, names, remove)."""
         self.engine = engine
-        self.key = key if isinstance(key, BrokerKey) else BrokerKey(key)
-        self._aead = AESGCM(self.key.material())
+        self._key = key if isinstance(key, BrokerKey) or key is None else BrokerKey(key)
+        self._aead = AESGCM(self._key.material()) if self._key is not None else None
         self.clock = clock
+        self.audit = audit
+        """Where adds and removals are recorded (names only, never values), if given."""
+        self.actor = actor or os_user()
 
     def __repr__(self) -> str:
-        return f"Credentials(key={self.key!r})"
+        return f"Credentials(key={self._key!r})"
+
+    @property
+    def key(self) -> BrokerKey:
+        if self._key is None:
+            raise BrokerError("the broker key is needed to store or read a credential's value")
+        return self._key
+
+    @property
+    def aead(self) -> AESGCM:
+        if self._aead is None:
+            raise BrokerError("the broker key is needed to store or read a credential's value")
+        return self._aead
 
     def add(
         self,
@@ -102,7 +126,7 @@ class Credentials:
         secret = value.reveal() if isinstance(value, Secret) else value
         _check(name, upstream, secret, header, scheme)
         nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, secret.encode(), associated_data(name, upstream))
+        sealed = self.aead.encrypt(nonce, secret.encode(), associated_data(name, upstream))
         row = {
             "name": name,
             "upstream": upstream,
@@ -127,13 +151,18 @@ class Credentials:
             if exists:
                 conn.execute(credentials.delete().where(credentials.c.name == name))
             conn.execute(credentials.insert().values(**row))
-        return _info(row)
+        info = _info(row)
+        self._record("credential_replaced" if exists else "credential_added", info)
+        return info
 
     def remove(self, name: str) -> None:
         with db.transaction(self.engine) as conn:
-            if conn.execute(credentials.delete().where(credentials.c.name == name)).rowcount:
-                return
-        raise BrokerError(f"no credential {name}", reason="unknown")
+            row = conn.execute(sa.select(credentials).where(credentials.c.name == name)).first()
+            if row is not None:
+                conn.execute(credentials.delete().where(credentials.c.name == name))
+        if row is None:
+            raise BrokerError(f"no credential {name}", reason="unknown")
+        self._record("credential_removed", _info(row._asdict()))
 
     def names(self) -> list[str]:
         with db.read(self.engine) as conn:
@@ -186,7 +215,7 @@ class Credentials:
         try:
             nonce = base64.b64decode(str(row["nonce"]), validate=True)
             sealed = base64.b64decode(str(row["ciphertext"]), validate=True)
-            plain = self._aead.decrypt(nonce, sealed, associated_data(name, upstream))
+            plain = self.aead.decrypt(nonce, sealed, associated_data(name, upstream))
         except (InvalidTag, ValueError):
             raise BrokerError(
                 f"credential {name} for upstream {upstream} does not decrypt: its row was "
@@ -201,6 +230,29 @@ class Credentials:
             value=Secret(f"{scheme} {secret}" if scheme else secret),
             name=name,
         )
+
+    def _record(self, event: str, info: CredentialInfo) -> None:
+        if self.audit is None:
+            return
+        # Names, never the value or its hint: the audit log outlives any rotation.
+        detail = {
+            "name": info.name,
+            "upstream": info.upstream,
+            "header": info.header,
+            "scheme": info.scheme,
+            "key_id": info.key_id,
+        }
+        self.audit.append(
+            {"type": "broker", "event": event, "actor": {"name": self.actor}, "detail": detail}
+        )
+
+
+def os_user() -> str:
+    """Who ran the command, for audit records."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def hint(value: str) -> str:

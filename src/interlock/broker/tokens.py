@@ -28,7 +28,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from interlock.broker.credentials import NAME
+from interlock.audit import AuditLog
+from interlock.broker.credentials import NAME, os_user
 from interlock.errors import BrokerError
 from interlock.server import db
 from interlock.server.db import tokens
@@ -87,9 +88,19 @@ def token_hash(token: str) -> str:
 class Tokens:
     """Issue, authenticate, list, revoke and suspend Interlock tokens."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], float] = time.time,
+        *,
+        audit: AuditLog | None = None,
+        actor: str = "",
+    ) -> None:
         self.engine = engine
         self.clock = clock
+        self.audit = audit
+        """Where issue, revoke and suspend are recorded (the server's audit.jsonl), if given."""
+        self.actor = actor or os_user()
 
     def issue(
         self,
@@ -122,6 +133,7 @@ class Tokens:
         )
         with db.transaction(self.engine) as conn:
             conn.execute(tokens.insert().values(token_hash=token_hash(token), **_row(info)))
+        self._record("token_issued", info)
         return token, info
 
     def authenticate(self, token: str) -> TokenInfo:
@@ -167,7 +179,9 @@ class Tokens:
                 .where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None))
                 .values(revoked_at=self.clock())
             )
-        return self.get(token_id)
+        info = self.get(token_id)
+        self._record("token_revoked", info)
+        return info
 
     def suspend_session(self, session: str, reason: str) -> list[TokenInfo]:
         """Suspend every live token of ``session`` at once; returns the tokens it suspended."""
@@ -185,7 +199,10 @@ class Tokens:
                     .where(live, tokens.c.id.in_(ids))
                     .values(suspended_at=now, suspend_reason=reason[:500])
                 )
-        return [self.get(token_id) for token_id in ids]
+        suspended = [self.get(token_id) for token_id in ids]
+        for info in suspended:
+            self._record("token_suspended", info, reason=reason[:500])
+        return suspended
 
     def list(self, *, session: str | None = None) -> list[TokenInfo]:
         """Every token (all states), oldest first; ``session`` narrows to one session."""
@@ -194,6 +211,25 @@ class Tokens:
             query = query.where(tokens.c.session == session)
         with db.read(self.engine) as conn:
             return [_info(row._asdict()) for row in conn.execute(query)]
+
+    def _record(self, event: str, info: TokenInfo, **extra: Any) -> None:
+        if self.audit is None:
+            return
+        detail = {
+            # "ref", not "token_id": the audit log masks any field named like a token.
+            "ref": info.id,
+            "agent": info.agent,
+            "session": info.session,
+            "environment": info.environment,
+            "upstreams": list(info.upstreams),
+            "operations": list(info.operations),
+            "expires_at": info.expires_at,
+            "label": info.label,
+            **extra,
+        }
+        self.audit.append(
+            {"type": "broker", "event": event, "actor": {"name": self.actor}, "detail": detail}
+        )
 
 
 _BY_HASH = sa.select(tokens).where(tokens.c.token_hash == sa.bindparam("hash"))

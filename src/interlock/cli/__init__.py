@@ -29,6 +29,9 @@ COMMANDS: dict[str, str] = {
     "approver": "interlock.cli.serve:approver",
     "kill": "interlock.cli.serve:kill",
     "resume": "interlock.cli.serve:resume",
+    "credential": "interlock.cli.broker:credential",
+    "token": "interlock.cli.broker:token",
+    "env": "interlock.cli.broker:env",
 }
 
 
