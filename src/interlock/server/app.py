@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import secrets
 import time
@@ -71,6 +72,11 @@ def create_app(settings: ServerSettings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # What start-up loaded (SQLAlchemy, the analyzers, their catalogs) lives as long as the
+        # process: out of the collector's sight, a full collection no longer walks it while a
+        # request waits.
+        gc.collect()
+        gc.freeze()
         tasks = [asyncio.create_task(_housekeeping(state))]
         for start in _background:
             tasks.append(asyncio.create_task(start(state)))
