@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.engine import Engine
 
 from interlock.audit import AuditLog
-from interlock.broker.keys import BrokerKey
+from interlock.broker.keys import ENV, BrokerKey
 from interlock.errors import BrokerError
 from interlock.secrets import MASK, Secret
 from interlock.server import db
@@ -139,6 +139,18 @@ class Credentials:
             "created_at": self.clock(),
         }
         with db.transaction(self.engine) as conn:
+            others = conn.execute(
+                sa.select(credentials.c.key_id).where(credentials.c.key_id != self.key.id).limit(1)
+            ).scalar()
+            if others is not None:
+                # Two keys in one store: whichever the gateway holds, some credentials fail.
+                raise BrokerError(
+                    f"the stored credentials were encrypted under another broker key "
+                    f"(key id {others}; this key is {self.key.id}, from {self.key.source})",
+                    f"use the key they were stored with ({ENV} or the key file), or remove "
+                    "them first",
+                    reason="wrong_key",
+                )
             exists = conn.execute(
                 sa.select(credentials.c.name).where(credentials.c.name == name)
             ).first()
@@ -202,14 +214,32 @@ class Credentials:
             )
         return self._open(rows[0]._asdict())
 
+    def verify(self) -> dict[str, BrokerError | None]:
+        """Each credential's name and what decrypting it gives: None (fine) or the error.
+
+        For `interlock credential verify`: a wrong key or a tampered row is found before the
+        gateway needs the credential, and no value is ever returned.
+        """
+        with db.read(self.engine) as conn:
+            rows = conn.execute(sa.select(credentials).order_by(credentials.c.name)).all()
+        found: dict[str, BrokerError | None] = {}
+        for row in rows:
+            try:
+                self._open(row._asdict())
+            except BrokerError as exc:
+                found[row.name] = exc
+            else:
+                found[row.name] = None
+        return found
+
     def _open(self, row: dict[str, object]) -> Injected:
         name, upstream = str(row["name"]), str(row["upstream"])
         if not hmac.compare_digest(str(row["key_id"]), self.key.id):
             raise BrokerError(
                 f"credential {name} was stored under another broker key "
                 f"(key id {row['key_id']}; this key is {self.key.id})",
-                f"use the key it was stored with ({self.key.source or 'INTERLOCK_BROKER_KEY'} "
-                "holds another), or add the credential again",
+                f"use the key it was stored with ({self.key.source or ENV} holds another), "
+                "or add the credential again",
                 reason="wrong_key",
             )
         try:

@@ -119,6 +119,27 @@ def credential_list(project: Path, data_dir: str | None, database_url: str | Non
     _table(rows)
 
 
+@credential.command("verify")
+@server_options
+def credential_verify(project: Path, data_dir: str | None, database_url: str | None) -> None:
+    """Decrypt every credential with the broker key and say which fail (never the values)."""
+    from interlock.broker import keys
+    from interlock.broker.credentials import Credentials
+
+    settings, engine, _ = _open(project, data_dir, database_url)
+    key = keys.load(settings.data_dir)
+    results = Credentials(engine, key).verify()
+    for name, problem in results.items():
+        click.echo(f"{name}: ok" if problem is None else f"{name}: {problem}")
+    failed = sum(problem is not None for problem in results.values())
+    if failed:
+        raise BrokerError(
+            f"{failed} of {len(results)} credential(s) cannot be decrypted with key {key.id}",
+            reason="verify",
+        )
+    click.echo(f"{len(results)} credential(s) decrypt with key {key.id} ({key.source})")
+
+
 @credential.command("remove")
 @server_options
 @click.argument("name")
