@@ -78,7 +78,7 @@ def credential_add(
     value_stdin: bool,
     replace: bool,
 ) -> None:
-    """Encrypt and store a credential (the value is asked for, hidden, or read from stdin)."""
+    """Encrypt and store a credential (the value is asked for twice, hidden, or read from stdin)."""
     from interlock.broker import keys
     from interlock.broker.credentials import Credentials
     from interlock.secrets import Secret
@@ -86,7 +86,11 @@ def credential_add(
     if value_stdin:
         value = Secret(sys.stdin.readline().rstrip("\r\n"))
     else:
-        value = Secret(click.prompt("value", hide_input=True, prompt_suffix=" (hidden): "))
+        value = Secret(
+            click.prompt(
+                "value", hide_input=True, confirmation_prompt=True, prompt_suffix=" (hidden): "
+            )
+        )
     settings, engine, audit = _open(project, data_dir, database_url)
     key = keys.load(settings.data_dir, create=True)
     info = Credentials(engine, key, audit=audit).add(
