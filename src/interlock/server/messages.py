@@ -18,13 +18,22 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from interlock import __version__
-from interlock.secrets import mask
+from interlock.secrets import mask, mask_json
 from interlock.server.settings import Channel
 
 CREATED = "created"
 DECIDED = ("approved", "denied", "expired", "cancelled")
 KINDS = (CREATED, *DECIDED)
 """The events that notify: a request filed, and the one transition out of ``pending``."""
+ALERTS: dict[str, str] = {
+    "gateway_env_mismatch": "critical",
+    "gateway_velocity": "critical",
+    "honeytoken": "critical",
+}
+"""Events that notify with no approval request behind them: kind -> PagerDuty severity. Their
+``detail`` carries a one-line ``summary`` (interlock.gateway.alerts writes them)."""
+EVENT_PREFIX = "event:"
+"""An alert's deliveries name ``event:<seq>`` where others name a request id."""
 
 _EXCERPT = 600
 
@@ -263,6 +272,58 @@ def webhook(channel: Channel, kind: str, view: dict[str, Any], url: str, deliver
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     """HMAC-SHA256 over ``timestamp + "." + body``: the timestamp makes a replay detectable."""
     return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+# --- alerts (no request behind them) ---------------------------------------------------------
+
+
+def build_alert(
+    channel: Channel, kind: str, event: dict[str, Any], base_url: str, delivery: int
+) -> Message:
+    """What ``channel`` gets for an alert event (``seq``, ``at``, ``kind``, ``detail``).
+
+    The summary is masked (and escaped for Slack); PagerDuty's dedup_key is the event, so each
+    attempt pages once whichever replica sends it.
+    """
+    detail = event.get("detail") or {}
+    summary = mask(str(detail.get("summary") or kind))[:900]
+    severity = ALERTS.get(kind, "critical")
+    if channel.type == "slack":
+        text = f"🚨 Interlock: {escape(summary)}"
+        return _json({"text": text, "blocks": [{"type": "section", "text": _mrkdwn(text)}]})
+    if channel.type == "pagerduty":
+        assert channel.routing_key is not None  # settings require it
+        custom = {k: v for k, v in detail.items() if k != "summary"}
+        paged: dict[str, Any] = {
+            "routing_key": channel.routing_key.reveal(),
+            "event_action": "trigger",
+            "dedup_key": f"interlock-{kind}-{event['seq']}",
+            "payload": {
+                "summary": summary,
+                "source": urlsplit(base_url).hostname or "interlock",
+                "severity": severity,
+                "timestamp": _iso(float(event["at"])),
+                "class": kind,
+                "custom_details": mask_json(json.loads(json.dumps(custom, default=str))),
+            },
+            "client": "Interlock",
+            "client_url": base_url,
+        }
+        return _json(paged)
+    alert = {"seq": event["seq"], "at": event["at"], "severity": severity, **detail}
+    payload: dict[str, Any] = {"event": f"alert.{kind}", "delivery": delivery, "alert": alert}
+    body = json.dumps(mask_json(json.loads(json.dumps(payload, default=str))), ensure_ascii=False)
+    body_bytes = body.encode()
+    headers = {
+        **_HEADERS,
+        "X-Interlock-Event": f"alert.{kind}",
+        "X-Interlock-Delivery": str(delivery),
+    }
+    if channel.secret is not None:
+        stamp = str(int(time.time()))
+        headers[TIMESTAMP_HEADER] = stamp
+        headers[SIGNATURE_HEADER] = "sha256=" + sign(channel.secret.reveal(), stamp, body_bytes)
+    return Message(body_bytes, headers)
 
 
 # --- shared wording -------------------------------------------------------------------------

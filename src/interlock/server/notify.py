@@ -136,7 +136,7 @@ class Outbox:
             self.floor = self._start_floor()
         now = self.clock()
         rows = self._events_since(self.floor)
-        wanted = [(r.request_id, r.kind) for r in rows if r.seq not in self._seen and _notifies(r)]
+        wanted = [(_subject(r), r.kind) for r in rows if r.seq not in self._seen and _notifies(r)]
         added = self._insert(wanted, now) if wanted and self.channels else 0
         self._seen.update(r.seq for r in rows)
         settled = [r.seq for r in rows if r.at <= now - GRACE]
@@ -164,7 +164,7 @@ class Outbox:
                         events.c.request_id,
                         events.c.detail,
                     )
-                    .where(events.c.seq > floor, events.c.kind.in_(messages.KINDS))
+                    .where(events.c.seq > floor, events.c.kind.in_(_NOTIFYING))
                     .order_by(events.c.seq)
                     .limit(500)
                 ).all()
@@ -359,8 +359,18 @@ def _failure(delivery: Delivery, error: str) -> dict[str, Any]:
     }
 
 
+_NOTIFYING = (*messages.KINDS, *messages.ALERTS)
+
+
+def _subject(row: Any) -> str:
+    """What a delivery is about: the request, or for an alert the event itself."""
+    return f"{messages.EVENT_PREFIX}{row.seq}" if row.kind in messages.ALERTS else row.request_id
+
+
 def _notifies(row: Any) -> bool:
     """Filed, or left ``pending``; an unused approval running out is not news to anyone."""
+    if row.kind in messages.ALERTS:
+        return True
     if row.request_id is None:
         return False
     if row.kind == "expired":
@@ -427,6 +437,8 @@ async def deliver(
 async def _attempt(
     client: httpx.AsyncClient, channel: Channel, state: State, delivery: Delivery
 ) -> Attempt:
+    if delivery.request_id.startswith(messages.EVENT_PREFIX):
+        return await _alert(client, channel, state, delivery)
     view = await run_in_threadpool(state.service.get, delivery.request_id)
     if view is None:
         return Attempt(False, f"request {delivery.request_id} does not exist")
@@ -435,6 +447,23 @@ async def _attempt(
     try:
         message = messages.build(
             channel, delivery.event, view, state.settings.base_url, delivery.id
+        )
+        return await send(client, channel, message)
+    except Exception as exc:  # recorded on the row and retried, never lost in a log
+        return Attempt(False, scrub(f"{type(exc).__name__}: {exc}", channel), retry=True)
+
+
+async def _alert(
+    client: httpx.AsyncClient, channel: Channel, state: State, delivery: Delivery
+) -> Attempt:
+    """An alert event (a gateway denial that pages): its row is the whole message."""
+    seq = int(delivery.request_id.removeprefix(messages.EVENT_PREFIX))
+    found = await run_in_threadpool(state.service.events_since, seq - 1, 1)
+    if not found or found[0]["seq"] != seq:
+        return Attempt(False, f"event {seq} does not exist")
+    try:
+        message = messages.build_alert(
+            channel, delivery.event, found[0], state.settings.base_url, delivery.id
         )
         return await send(client, channel, message)
     except Exception as exc:  # recorded on the row and retried, never lost in a log
@@ -490,7 +519,7 @@ def _waker(loop: asyncio.AbstractEventLoop) -> _Waker:
     event = asyncio.Event()
 
     def listener(kind: str, detail: dict[str, Any]) -> None:
-        if kind in messages.KINDS:
+        if kind in _NOTIFYING:
             with contextlib.suppress(RuntimeError):  # the loop closed: the server is stopping
                 loop.call_soon_threadsafe(event.set)
 

@@ -1,0 +1,588 @@
+"""The HTTP gateway in ``interlock serve``: ``/gateway/<upstream>/<path>`` (issue 6 item 2).
+
+"If an agent has the credential, the guardrail is already losing." An agent session holds an
+Interlock token (``ilk_…``, bound to one environment, docs/broker.md) and the gateway's URL; the
+real credential stays in the broker and is added here, on the way out, to requests Interlock
+let through. Each request, in order (the first refusal ends it):
+
+1. the kill switch is off (this replica's ``KILLED`` file, and the shared database's switch
+   read at most every 0.25 s);
+2. the Interlock token (``Authorization: Bearer ilk_…`` or ``X-Interlock-Token``) is known,
+   unexpired, unrevoked and not suspended (401 otherwise);
+3. the upstream is configured (``[gateway.upstreams.<name>]``) and the token names it;
+4. the body is read whole (at most 1 MB, UTF-8, not content-encoded): what is analysed and
+   approved must be exactly what is forwarded, so it cannot stream past the analysis;
+5. every Railway object the request names is placed in its environment (resolvers/railway.py);
+6. :func:`interlock.engine.decide` reads the request; a target outside the token's environment
+   is denied and pages (``gateway_env_mismatch``); an operation the token does not allow, or a
+   ``deny``, is denied;
+7. an ``ask`` counts against the session's velocity budget and goes to the approval server: the
+   agent gets 409 with the request's id and card; the same request sent once it is approved is
+   forwarded once, with exactly the approved bytes (the approval is consumed);
+8. an allowed request is forwarded with the broker credential; the reply streams back.
+
+Every request is audited (``type: gateway``): who, which token (its id), upstream, method and
+masked URL, the body's digest and size, targets and their environments, the decision and the
+outcome. Never a token, never a credential. Denials are written before the answer; a forwarded
+request's record once its reply has been streamed (it has the status and size).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
+
+from interlock import killswitch
+from interlock.broker import keys
+from interlock.broker.credentials import Credentials, Injected
+from interlock.broker.tokens import TokenInfo, Tokens
+from interlock.decisions import Decision, Verdict
+from interlock.engine import decide
+from interlock.environments import UNKNOWN
+from interlock.errors import BrokerError
+from interlock.gateway import alerts, analysis, forward
+from interlock.gateway.resolvers import railway
+from interlock.gateway.settings import GatewaySettings, Upstream, load
+from interlock.gateway.velocity import VelocityLimit
+from interlock.secrets import mask
+from interlock.server.app import State, register_background, register_routes, state_of
+from interlock.server.approvals import ApprovalService
+
+__all__ = ["PREFIX", "Gateway", "gateway_of"]
+
+PREFIX = "/gateway"
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+KILL_CHECK = 0.25
+"""Seconds between reads of the shared kill switch (this replica's file is checked every time)."""
+
+
+class _Refused(Exception):
+    """The gateway's own answer instead of the upstream's."""
+
+    def __init__(
+        self, status: int, code: str, message: str, extra: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.extra = extra or {}
+
+    def response(self) -> JSONResponse:
+        body = {"error": {"code": self.code, "message": str(self)}, **self.extra}
+        return JSONResponse(body, status_code=self.status, headers={"X-Interlock": self.code})
+
+
+@dataclass
+class _Trail:
+    """What the audit record of one request says; filled in as the request goes."""
+
+    upstream: str
+    method: str
+    url: str = ""
+    token: TokenInfo | None = None
+    digest: str | None = None
+    size: int = 0
+    targets: list[dict[str, Any]] = field(default_factory=list)
+    decision: dict[str, Any] | None = None
+    request_id: str | None = None
+    outcome: str = ""
+    status: int | None = None
+    sent: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    def record(self) -> dict[str, Any]:
+        token = self.token
+        return {
+            "type": "gateway",
+            "event": "request",
+            "actor": {
+                "agent": token.agent if token else None,
+                "session": token.session if token else None,
+            },
+            "token": token.id if token else None,
+            "environment": token.environment if token else None,
+            "upstream": self.upstream,
+            "request": {
+                "method": self.method,
+                "url": mask(self.url)[:2000],
+                "digest": self.digest,
+                "bytes": self.size,
+            },
+            "targets": self.targets,
+            "decision": self.decision,
+            "request_id": self.request_id,
+            "outcome": self.outcome,
+            "status": self.status,
+            "reply_bytes": self.sent,
+            "ms": round((time.perf_counter() - self.started) * 1000, 3),
+        }
+
+
+class Gateway:
+    """One replica's gateway: settings, resolvers, the upstream client, the broker."""
+
+    def __init__(self, state: State, settings: GatewaySettings | None = None) -> None:
+        self.state = state
+        self.settings = settings or load(state.settings.policy.source)
+        service = state.service
+        self.railway = railway.RailwayResolver(
+            state.settings.policy, ttl=self.settings.resolver_ttl
+        )
+        base = state.settings.policy
+        self.policy = replace(base, resolvers=(*base.resolvers, self.railway))
+        # Its own service so decisions consult the resolvers; the same database, audit log and
+        # listeners as the server's, so requests it files are the server's requests.
+        self.approvals = ApprovalService(
+            service.engine, self.policy, audit=service.audit, clock=service.clock
+        )
+        self.approvals.listeners = service.listeners
+        self.tokens = Tokens(service.engine)
+        self.velocity = VelocityLimit(service.engine, self.settings.velocity)
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(self.settings.timeout, connect=min(10.0, self.settings.timeout)),
+            follow_redirects=False,
+            trust_env=False,
+        )
+        self._credentials: Credentials | None = None
+        self._killed: dict[str, Any] | None = None
+        self._kill_read = float("-inf")
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    # --- the pipeline --------------------------------------------------------------------
+
+    async def handle(self, request: Request) -> Response:
+        trail = _Trail(upstream=request.path_params.get("upstream", ""), method=request.method)
+        try:
+            return await self._handle(request, trail)
+        except _Refused as refusal:
+            trail.outcome = refusal.code
+            await run_in_threadpool(self._audit, trail)
+            return refusal.response()
+
+    async def _handle(self, request: Request, trail: _Trail) -> Response:
+        await self._check_kill()
+        token = await self._authenticate(request)
+        trail.token = token
+        upstream = self._upstream(trail.upstream, token)
+        path, query = _path_and_query(request, upstream.name)
+        body = await _body(request)
+        trail.size = len(body)
+        injected = await run_in_threadpool(self._credential, upstream)
+        headers = forward.request_headers(
+            request.headers.items(), injected.header if injected else None
+        )
+        url = upstream.analysis_base() + path + (f"?{query}" if query else "")
+        trail.url = url
+        text = body.decode("utf-8")
+        action = analysis.action_for(
+            token, request.method, url, forward.bound_headers(headers), text
+        )
+        trail.digest = action.digest()
+        placed = await self._place(upstream, injected, text, query, headers)
+        decision = decide(action, self.policy)
+        named = {p.ident for p in placed}
+        placed += [p for p in analysis.placed_findings(decision) if p.ident not in named]
+        trail.targets = [p.to_json() for p in placed]
+        trail.decision = {
+            "verdict": decision.verdict.value,
+            "rule": decision.rule,
+            "reasons": [r.to_json() for r in decision.reasons],
+        }
+        await self._enforce(token, upstream, decision, placed, request.method)
+        if decision.verdict is Verdict.ASK:
+            await self._approval(token, upstream, action, trail)
+        target = upstream.url + path + (f"?{query}" if query else "")
+        return await self._forward(request.method, target, headers, body, injected, trail)
+
+    async def _check_kill(self) -> None:
+        path = os.path.join(self.state.settings.data_dir, killswitch.FILE_NAME)
+        record: dict[str, Any] | None
+        if os.access(path, os.F_OK):
+            record = _kill_file(path)
+        elif time.monotonic() - self._kill_read >= KILL_CHECK:
+            self._killed = await run_in_threadpool(self.state.service.kill_state)
+            self._kill_read = time.monotonic()
+            record = self._killed
+        else:
+            record = self._killed
+        if record is not None:
+            raise _Refused(403, "killed", killswitch.message(record))
+
+    async def _authenticate(self, request: Request) -> TokenInfo:
+        presented = _token_of(request)
+        if presented is None:
+            raise _Refused(
+                401,
+                "unauthenticated",
+                "send an Interlock token: Authorization: Bearer ilk_… (interlock env prints it); "
+                "a provider's own credential is never accepted or forwarded",
+            )
+        try:
+            return await run_in_threadpool(self.tokens.authenticate, presented)
+        except BrokerError as exc:
+            raise _Refused(401, "unauthenticated", str(exc), {"reason": exc.reason}) from None
+
+    def _upstream(self, name: str, token: TokenInfo) -> Upstream:
+        upstream = self.settings.upstreams.get(name)
+        if upstream is None:
+            raise _Refused(403, "unknown_upstream", f"no upstream {name!r} is configured")
+        if not token.allows_upstream(name):
+            raise _Refused(
+                403,
+                "upstream_not_allowed",
+                f"token {token.id} is for {', '.join(token.upstreams)}, not {name}",
+            )
+        return upstream
+
+    def _credential(self, upstream: Upstream) -> Injected | None:
+        """The broker credential for ``upstream``: the one named in its settings, else the one
+        stored for it, else none. A named one that cannot be read refuses the request."""
+        try:
+            if self._credentials is None:
+                key = keys.load(self.state.settings.data_dir)
+                self._credentials = Credentials(self.state.service.engine, key)
+            if upstream.credential:
+                return self._credentials.get(upstream.credential)
+            return self._credentials.for_upstream(upstream.name)
+        except BrokerError as exc:
+            if upstream.credential is None and exc.reason == "no_key":
+                return None  # no broker key, so nothing is stored for anyone
+            raise _Refused(502, "credential_unavailable", str(exc)) from None
+
+    async def _place(
+        self,
+        upstream: Upstream,
+        injected: Injected | None,
+        body: str,
+        query: str,
+        headers: dict[str, str],
+    ) -> list[analysis.Placed]:
+        """Railway objects the request names, each with the environments Railway reports."""
+        if upstream.provider != "railway":
+            return []
+        wanted = railway.targets(body, query, headers.get("content-type", ""))
+        if not wanted:
+            return []
+        auth = {injected.header: injected.value.reveal()} if injected else {}
+        endpoint = upstream.url
+        if not endpoint.endswith(railway.GRAPHQL_PATH):
+            endpoint += railway.GRAPHQL_PATH
+        await self.railway.refresh(self.client, endpoint, auth, wanted)
+        out = []
+        for target in wanted:
+            found = self.railway.environments(target.ident) or frozenset({UNKNOWN})
+            out.append(analysis.Placed(target.type, target.ident, tuple(sorted(found))))
+        return out
+
+    async def _enforce(
+        self,
+        token: TokenInfo,
+        upstream: Upstream,
+        decision: Decision,
+        placed: list[analysis.Placed],
+        method: str,
+    ) -> None:
+        """Steps 6 and 7's velocity count: every refusal counts against the session."""
+        strays = analysis.outside(self.policy, token, placed)
+        if strays:
+            where = "; ".join(
+                f"{p.kind} {p.ident} is in {', '.join(p.environments)}" for p in strays
+            )
+            message = (
+                f"token {token.id} is for {token.environment}, and this request reaches "
+                f"outside it: {where}"
+            )
+            summary = (
+                f"{token.environment} token {token.id} of {token.agent} (session "
+                f"{token.session}) sent a request to {upstream.name} reaching outside "
+                f"{token.environment}: {where}. Denied."
+            )
+            await run_in_threadpool(
+                alerts.raise_alert,
+                self.approvals,
+                alerts.ENV_MISMATCH,
+                token.agent,
+                {
+                    "summary": summary,
+                    "token": token.id,
+                    "session": token.session,
+                    "environment": token.environment,
+                    "upstream": upstream.name,
+                    "targets": [p.to_json() for p in strays],
+                },
+            )
+            await self._count(token, "denied", None, "environment_mismatch", message)
+            raise _Refused(403, "environment_mismatch", message)
+        refused = analysis.refused_operations(token, analysis.operations(method, decision))
+        if refused:
+            message = f"token {token.id} does not allow {', '.join(refused)}"
+            await self._count(token, "denied", None, "operation_not_allowed", message)
+            raise _Refused(403, "operation_not_allowed", message)
+        if decision.verdict is Verdict.DENY:
+            await self._count(token, "denied", None, "denied", decision.message())
+            raise _Refused(403, "denied", decision.message(), {"rule": decision.rule})
+        if decision.verdict is Verdict.ASK:
+            await self._count(token, "destructive", decision.action_digest, "", "")
+
+    async def _count(
+        self, token: TokenInfo, kind: str, key: str | None, code: str, message: str
+    ) -> None:
+        """Count an attempt; over the budget, suspend the session and refuse this attempt."""
+        attempts = await run_in_threadpool(self.velocity.record, token.session, kind, key)
+        if not self.velocity.exceeded(attempts):
+            return
+        limit = self.velocity.limit
+        why = (
+            f"{attempts} denied or destructive attempts within {limit.window:g} s "
+            f"(the budget is {limit.attempts})"
+        )
+        suspended = await run_in_threadpool(
+            self.tokens.suspend_session, token.session, f"velocity limit: {why}"
+        )
+        if suspended:
+            summary = (
+                f"session {token.session} of {token.agent} made {why}; its "
+                f"{len(suspended)} token(s) are suspended"
+            )
+            await run_in_threadpool(
+                alerts.raise_alert,
+                self.approvals,
+                alerts.VELOCITY,
+                token.agent,
+                {
+                    "summary": summary,
+                    "session": token.session,
+                    "tokens": [t.id for t in suspended],
+                    "attempts": attempts,
+                    "window": limit.window,
+                    "budget": limit.attempts,
+                },
+            )
+        then = f" (this attempt: {message})" if message else ""
+        raise _Refused(
+            403,
+            "session_suspended",
+            f"the velocity limit suspended this session's tokens: {why}{then}",
+            {"refused": code} if code else None,
+        )
+
+    async def _approval(
+        self, token: TokenInfo, upstream: Upstream, action: Any, trail: _Trail
+    ) -> None:
+        """Consume an approval for exactly this request, or file one (step 7)."""
+        outcome = await run_in_threadpool(
+            lambda: self.approvals.submit(
+                action,
+                reason=f"sent through the Interlock gateway to upstream {upstream.name} "
+                f"with token {token.id} ({token.environment})",
+            )
+        )
+        trail.request_id = outcome.request_id
+        if outcome.state == "approved":
+            trail.outcome = "approved"
+            return
+        base = self.state.settings.base_url
+        request = None
+        if outcome.request_id:
+            request = {
+                "id": outcome.request_id,
+                "state": outcome.state,
+                "url": f"{base}/requests/{outcome.request_id}",
+                "status_url": f"{base}/api/v1/requests/{outcome.request_id}/status",
+            }
+        extra = {"request": request} if request else {}
+        if outcome.state == "pending":
+            raise _Refused(409, "approval_pending", outcome.message, extra)
+        if outcome.state == "killed":
+            raise _Refused(403, "killed", outcome.message)
+        raise _Refused(403, "approval_denied", outcome.message, extra)
+
+    async def _forward(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes,
+        injected: Injected | None,
+        trail: _Trail,
+    ) -> Response:
+        outgoing = dict(headers)
+        secrets: list[bytes] = []
+        if injected is not None:
+            value = injected.value.reveal()
+            outgoing[injected.header] = value
+            secrets = forward.secret_forms(value)
+        outgoing["accept-encoding"] = "identity"
+        built = self.client.build_request(method, url, headers=outgoing, content=body)
+        try:
+            upstream = await self.client.send(built, stream=True)
+        except httpx.TimeoutException:
+            raise _Refused(
+                504, "upstream_timeout", f"{trail.upstream} did not answer in time"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise _Refused(
+                502, "upstream_unreachable", f"{trail.upstream}: {type(exc).__name__}"
+            ) from None
+        trail.outcome = trail.outcome or "forwarded"
+        trail.status = upstream.status_code
+
+        async def done(sent: int) -> None:
+            trail.sent = sent
+            await run_in_threadpool(self._audit, trail)
+
+        return _Relay(upstream, forward.Scrubber(secrets), done)
+
+    def _audit(self, trail: _Trail) -> None:
+        audit = self.state.service.audit
+        if audit is not None:
+            audit.append(trail.record())
+
+
+class _Relay(Response):
+    """The upstream's reply, streamed; the upstream connection is closed and the request
+    audited once the last byte went out (or the client went away)."""
+
+    def __init__(
+        self,
+        upstream: httpx.Response,
+        scrubber: forward.Scrubber,
+        done: Callable[[int], Awaitable[None]],
+    ) -> None:
+        self.upstream = upstream
+        self.scrubber = scrubber
+        self.done = done
+        self.status_code = upstream.status_code
+        self.background = None
+        self.raw_headers = [
+            (k.lower().encode("latin-1"), v.encode("latin-1"))
+            for k, v in forward.response_headers(upstream.headers.raw, scrubber)
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        sent = 0
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                }
+            )
+            async for chunk in forward.relay(self.upstream, self.scrubber):
+                sent += len(chunk)
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await self.upstream.aclose()
+            await self.done(sent)
+
+
+# --- request helpers -----------------------------------------------------------------------
+
+
+def _kill_file(path: str) -> dict[str, Any]:
+    """The switch's record from this replica's file; unreadable or malformed still means on."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            record = json.load(handle)
+    except (OSError, ValueError):
+        record = None
+    return record if isinstance(record, dict) else {"by": "?", "reason": "kill switch file"}
+
+
+def _token_of(request: Request) -> str | None:
+    explicit = request.headers.get("x-interlock-token")
+    if explicit:
+        return explicit.strip()
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip().startswith("ilk_"):
+        return value.strip()
+    return None
+
+
+def _path_and_query(request: Request, upstream: str) -> tuple[str, str]:
+    """The path after ``/gateway/<upstream>`` as the client encoded it, and the query string.
+
+    ``.`` and ``..`` segments are refused, encoded or not: a request must not climb out of the
+    upstream's base path.
+    """
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    path = raw.decode("latin-1").split("?", 1)[0]
+    prefix = f"{PREFIX}/{upstream}"
+    rest = path[len(prefix) :] if path.startswith(prefix) else ""
+    if rest and not rest.startswith("/"):
+        raise _Refused(400, "bad_request", "the path after the upstream's name must start with /")
+    if any(unquote(s) in (".", "..") for s in rest.split("/")):
+        raise _Refused(400, "bad_request", "paths with . or .. segments are not forwarded")
+    return rest, request.scope.get("query_string", b"").decode("latin-1")
+
+
+async def _body(request: Request) -> bytes:
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise _Refused(
+            415, "unsupported_encoding", "send the body uncompressed: it is read before it goes on"
+        )
+    body = await request.body()
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Refused(
+            415, "unsupported_body", "the gateway forwards UTF-8 bodies only (it reads them)"
+        ) from None
+    return body
+
+
+# --- wiring into the server ----------------------------------------------------------------
+
+_gateways: dict[int, Gateway] = {}
+
+
+def gateway_of(state: State) -> Gateway:
+    """This replica's gateway, built on first use."""
+    found = _gateways.get(id(state))
+    if found is None:
+        found = _gateways[id(state)] = Gateway(state)
+    return found
+
+
+async def endpoint(request: Request) -> Response:
+    return await gateway_of(state_of(request)).handle(request)
+
+
+async def _lifetime(state: State) -> None:
+    """Builds the gateway at start-up (a bad [gateway] fails loudly in the log) and closes its
+    connections at shutdown."""
+    gateway = gateway_of(state)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        _gateways.pop(id(state), None)
+        await gateway.close()
+
+
+def _routes() -> list[BaseRoute]:
+    return [
+        Route(f"{PREFIX}/{{upstream}}", endpoint, methods=METHODS),
+        Route(f"{PREFIX}/{{upstream}}/{{path:path}}", endpoint, methods=METHODS),
+    ]
+
+
+register_routes(_routes)
+register_background(_lifetime)
