@@ -12,7 +12,7 @@ import base64
 import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,8 @@ class Setup:
     pagerduty: PagerDutyEvents
     railway_secret: str
     api_secret: str
+    replica: Callable[[], Served]
+    """Another server on the same database and configuration."""
     _clients: list[httpx.Client] = field(default_factory=list)
     issued: list[str] = field(default_factory=list)
 
@@ -93,10 +95,14 @@ class Setup:
         self.issued.append(token)
         return token
 
-    def agent(self, token: str | None = None, **headers: str) -> httpx.Client:
+    def agent(
+        self, token: str | None = None, *, via: Served | None = None, **headers: str
+    ) -> httpx.Client:
+        """A client holding only ``token`` and the address of the server (``via`` another)."""
         if token is not None:
             headers.setdefault("Authorization", f"Bearer {token}")
-        client = httpx.Client(base_url=self.served.url, timeout=30, headers=headers)
+        base = (via or self.served).url
+        client = httpx.Client(base_url=base, timeout=30, headers=headers)
         self._clients.append(client)
         return client
 
@@ -126,34 +132,57 @@ def broker_key(monkeypatch: pytest.MonkeyPatch) -> keys.BrokerKey:
     return keys.load(Path("/nonexistent"))
 
 
+MakeGateway = Callable[..., Setup]
+
+
 @pytest.fixture
-def gateway(
+def make_gateway(
     make_server: MakeServer,  # noqa: F811  (the fixture imported above)
     project: Path,  # noqa: F811
     broker_key: keys.BrokerKey,
-) -> Iterator[Setup]:
-    world = RailwayWorld(credential="rw_" + secrets.token_urlsafe(24))
-    record = UpstreamRecord()
-    railway = Running(railway_app(world))
-    api = Running(upstream_app(record))
-    pagerduty = PagerDutyEvents()
-    (project / "interlock.toml").write_text(gateway_toml(railway.url, api.url))
-    channel = Channel(
-        "pd", "pagerduty", url=_secret(pagerduty.url), routing_key=_secret(pagerduty.routing_key)
-    )
-    served = make_server(notify=(channel,))
-    api_secret = "sk_live_" + secrets.token_urlsafe(24)
-    credentials = Credentials(served.service.engine, broker_key)
-    credentials.add("railway", "railway", world.credential)
-    credentials.add("api", "api", api_secret)
-    setup = Setup(served, world, record, pagerduty, world.credential, api_secret)
-    try:
-        yield setup
-    finally:
+) -> Iterator[MakeGateway]:
+    """``make_gateway(database_url=None)``: fakes, [gateway] in the project, a server, the
+    broker's credentials. ``setup.replica()`` starts another server on the same database."""
+    made: list[tuple[Setup, Running, Running]] = []
+
+    def make(database_url: str | None = None) -> Setup:
+        world = RailwayWorld(credential="rw_" + secrets.token_urlsafe(24))
+        record = UpstreamRecord()
+        railway = Running(railway_app(world))
+        api = Running(upstream_app(record))
+        pagerduty = PagerDutyEvents()
+        (project / "interlock.toml").write_text(gateway_toml(railway.url, api.url))
+        channel = Channel(
+            "pd",
+            "pagerduty",
+            url=_secret(pagerduty.url),
+            routing_key=_secret(pagerduty.routing_key),
+        )
+
+        def serve() -> Served:
+            return make_server(database_url=database_url, notify=(channel,))
+
+        served = serve()
+        api_secret = "sk_live_" + secrets.token_urlsafe(24)
+        credentials = Credentials(served.service.engine, broker_key)
+        credentials.add("railway", "railway", world.credential)
+        credentials.add("api", "api", api_secret)
+        setup = Setup(served, world, record, pagerduty, world.credential, api_secret, serve)
+        made.append((setup, railway, api))
+        return setup
+
+    yield make
+    for setup, railway, api in made:
         setup.close()
         railway.stop()
         api.stop()
-        pagerduty.close()
+        setup.pagerduty.close()
+
+
+@pytest.fixture
+def gateway(make_gateway: MakeGateway) -> Setup:
+    """The gateway on SQLite, with everything behind it."""
+    return make_gateway()
 
 
 def _secret(value: str) -> Any:

@@ -18,17 +18,25 @@ error page quoting headers) would hand the agent the real credential, so every o
 the credential's value in the reply's headers and body is replaced by as many ``*``. Lengths are
 kept, so ``Content-Length`` stays true. Bytes are held back only while they could be the start of
 the credential, so a stream (server-sent events) is not delayed.
+
+httpcore logs every reply's headers at DEBUG: :data:`LOG_FILTER` strikes the credentials the
+gateway has injected out of the records of httpx and httpcore, so a server run with debug
+logging does not write a reflected credential to its log.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
 
 import httpx
 
+from interlock.secrets import MASK
+
 __all__ = [
     "BINDING_EXCLUDED",
     "HOP_BY_HOP",
+    "LOG_FILTER",
     "Scrubber",
     "bound_headers",
     "relay",
@@ -101,13 +109,10 @@ def response_headers(raw: list[tuple[bytes, bytes]], scrubber: Scrubber) -> list
 
 
 def secret_forms(header_value: str) -> list[bytes]:
-    """What to strike out of replies for a credential ``Bearer <secret>``: the whole header
-    value and the secret alone."""
-    forms = {header_value}
-    rest = header_value.partition(" ")[2]
-    if rest:
-        forms.add(rest)
-    return sorted((f.encode() for f in forms if len(f) >= MIN_SECRET), key=len, reverse=True)
+    """What to strike out of replies for a credential ``Bearer <secret>``: the secret (the whole
+    value when it has no scheme). Every form that contains it is struck with it."""
+    secret = header_value.partition(" ")[2] or header_value
+    return [secret.encode()] if len(secret) >= MIN_SECRET else []
 
 
 class Scrubber:
@@ -161,3 +166,36 @@ async def relay(response: httpx.Response, scrubber: Scrubber) -> AsyncIterator[b
 def bound_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The forwarded headers an approval is bound to (less the ones that change every send)."""
     return {k: v for k, v in headers.items() if k not in BINDING_EXCLUDED}
+
+
+class _StrikeSecrets(logging.Filter):
+    """Replaces the injected credentials in httpx's and httpcore's log records with ``****``.
+
+    Filters run only for records a logger is enabled for: at the usual levels this costs
+    nothing.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            if any(secret in text for secret in self.secrets):
+                for secret in self.secrets:
+                    text = text.replace(secret, MASK)
+                record.msg, record.args = text, None
+        return True
+
+
+LOG_FILTER = _StrikeSecrets()
+for _name in (
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+):
+    logging.getLogger(_name).addFilter(LOG_FILTER)

@@ -252,17 +252,24 @@ class Gateway:
     def _credential(self, upstream: Upstream) -> Injected | None:
         """The broker credential for ``upstream``: the one named in its settings, else the one
         stored for it, else none. A named one that cannot be read refuses the request."""
+        found: Injected | None
         try:
             if self._credentials is None:
                 key = keys.load(self.state.settings.data_dir)
                 self._credentials = Credentials(self.state.service.engine, key)
             if upstream.credential:
-                return self._credentials.get(upstream.credential)
-            return self._credentials.for_upstream(upstream.name)
+                found = self._credentials.get(upstream.credential)
+            else:
+                found = self._credentials.for_upstream(upstream.name)
         except BrokerError as exc:
             if upstream.credential is None and exc.reason == "no_key":
                 return None  # no broker key, so nothing is stored for anyone
             raise _Refused(502, "credential_unavailable", str(exc)) from None
+        if found is not None:
+            forward.LOG_FILTER.secrets.update(
+                b.decode() for b in forward.secret_forms(found.value.reveal())
+            )
+        return found
 
     async def _place(
         self,
