@@ -11,7 +11,8 @@ One base, one subclass per family; every message says what to do next::
     ├── SetupError           `interlock init` cannot merge or undo agent settings
     ├── ServerError          the approval server cannot start, reach its database or is misused
     │   └── ApprovalError    an approval was refused (requester, twice, expired, wrong action)
-    └── BrokerError          a credential or Interlock token cannot be stored, read or accepted
+    ├── BrokerError          a credential or Interlock token cannot be stored, read or accepted
+    └── HoneytokenError      the honeytoken registry cannot be read or written, or plant failed
 
 The CLI catches only the base and prints :meth:`InterlockError.diagnostics`.
 """
@@ -82,3 +83,13 @@ class BrokerError(InterlockError):
     def __init__(self, message: str, hint: str = "", *, reason: str = "error") -> None:
         super().__init__(message, hint)
         self.reason = reason
+
+
+class HoneytokenError(InterlockError):
+    """The honeytoken registry is unreadable or malformed, or decoys cannot be planted.
+
+    A hook that meets it denies the call: a decoy check that silently stopped working would
+    let a found decoy be used unnoticed.
+    """
+
+    hint = "see `interlock honeytoken --help` and docs/honeytokens.md"

@@ -15,6 +15,7 @@ folder (writes to it are denied, docs/shell.md).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -92,4 +93,61 @@ def message(record: dict[str, Any]) -> str:
     return (
         f"the Interlock kill switch is on, set by {by}{reason}: every action is denied until "
         "an approver runs `interlock resume`"
+    )
+
+
+# --- one agent session ------------------------------------------------------------------------
+#
+# A honeytoken tripped by one agent session stops that session only (issue 6 item 5): every
+# later call of it is denied, while other sessions go on. The switch is a file named by the
+# SHA-256 of the session id (an id is not a safe file name, and the folder need not list ids)
+# in ``killed-sessions/`` of the same places as ``KILLED``; the hook that tripped writes it
+# into ``<project>/.interlock/``, the server into its data folder. A person removes the file to
+# let the session go on; the agent cannot (``.interlock/`` is guarded).
+
+SESSIONS_DIR = "killed-sessions"
+
+
+def session_key(session: str | None) -> str:
+    """The session's file name. A call without a session id counts as the session ``""``:
+    once one such call tripped, every call without an id is denied (failing closed)."""
+    return hashlib.sha256((session or "").encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def session_engaged(project_root: str | None, session: str | None) -> dict[str, Any] | None:
+    """The record of the switch that stopped ``session``, else None (one ``access`` per place)."""
+    tail = "/" + SESSIONS_DIR + "/" + session_key(session)
+    for place in _places(project_root):
+        path = place[: -len(FILE_NAME) - 1] + tail  # the KILLED file's folder
+        if not os.access(path, os.F_OK):
+            continue
+        try:
+            record = json.loads(Path(path).read_bytes())
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError):
+            record = None
+        if not isinstance(record, dict):
+            record = {"reason": "session kill file unreadable or malformed"}
+        return {**record, "path": path}
+    return None
+
+
+def kill_session(folder: Path, session: str | None, record: dict[str, Any]) -> Path:
+    """Stop ``session`` for every hook that looks in ``folder`` (atomically, like :func:`write`)."""
+    target = folder / SESSIONS_DIR
+    target.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = target / session_key(session)
+    tmp = target / f".{path.name}.{os.getpid()}"
+    tmp.write_text(json.dumps({"at": time.time(), **record}), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def session_message(record: dict[str, Any]) -> str:
+    reason = record.get("reason") or "it was stopped"
+    return (
+        f"this agent session was stopped: {reason}. Every call of this session is denied; a "
+        "person must look at what happened (docs/honeytokens.md) before work goes on in a new "
+        "session"
     )

@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "resume": "interlock.cli.serve:resume",
     "credential": "interlock.cli.broker:credential",
     "token": "interlock.cli.broker:token",
+    "honeytoken": "interlock.cli.honeytoken:honeytoken",
     "env": "interlock.cli.broker:env",
 }
 

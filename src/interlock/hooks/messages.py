@@ -34,6 +34,11 @@ def deny_text(result: HookResult) -> str:
             f"Interlock denied this: {result.message} [rule killswitch]. Nothing will run "
             "until then; stop and tell the person you work for."
         )
+    if result.rule in ("honeytoken", "killswitch.session"):
+        return (
+            f"Interlock denied this: {result.message} [rule {result.rule}]. Stop and tell the "
+            "person you work for."
+        )
     if result.requests:
         return pending_text(result)
     return (

@@ -8,7 +8,9 @@ but 2, crashes, is missing or times out (realclients.md, "Ways the hook does NOT
 2. The agent's adapter checks the payload's shape and lists the actions; a wrong shape is a
    deny. A tool the adapter does not judge (WebFetch, TodoWrite …) gives no action: allow.
 3. The kill switch first (:mod:`interlock.killswitch`, a few ``stat`` calls, no network):
-   while it is on, every call is a deny, even one with nothing to check.
+   while it is on, every call is a deny, even one with nothing to check. Then the session's
+   own switch, and honeytokens: a planted decoy used in the call denies it and stops the
+   session (:mod:`.tripwire`, imported only when decoys are planted; docs/honeytokens.md).
 4. Each action is decided against the policy of its working directory; the strictest wins.
    With an approval server configured, a call whose strictest decision is ``ask`` is filed
    with it and its answer decides (:mod:`.approvals`, imported only then).
@@ -33,7 +35,7 @@ from collections.abc import Mapping
 from types import FrameType
 from typing import Any, BinaryIO, Protocol
 
-from interlock import killswitch
+from interlock import honeytokens, killswitch
 from interlock.actions import Action, ShellAction
 from interlock.config import MAX_INPUT_BYTES, Policy
 from interlock.decisions import Decision, Reason, Verdict
@@ -76,6 +78,11 @@ def load_adapter(agent: str) -> Adapter:
 
 
 def read_payload(stdin: BinaryIO) -> dict[str, Any]:
+    return parse_payload(read_text(stdin))
+
+
+def read_text(stdin: BinaryIO) -> str:
+    """The payload's text: at most 1 MB, strict UTF-8 (the honeytoken check reads it raw)."""
     raw = stdin.read(MAX_INPUT_BYTES + 1)
     if len(raw) > MAX_INPUT_BYTES:
         raise HookInputError("input over 1 MB")
@@ -83,6 +90,10 @@ def read_payload(stdin: BinaryIO) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise HookInputError(f"input is not UTF-8 (byte {exc.start})") from None
+    return text
+
+
+def parse_payload(text: str) -> dict[str, Any]:
     if not text.strip():
         raise HookInputError("empty input: the agent sent no hook payload")
     try:
@@ -96,12 +107,15 @@ def read_payload(stdin: BinaryIO) -> dict[str, Any]:
     return payload
 
 
-def decide_call(call: Call, deadline: float | None = None, *, may_wait: bool = True) -> HookResult:
+def decide_call(
+    call: Call, deadline: float | None = None, *, may_wait: bool = True, raw: str = ""
+) -> HookResult:
     """Decide every action of a call; the strictest decision answers for the call.
 
     The policy is loaded even when there is nothing to decide, so a broken interlock.toml
     blocks every call until it is fixed instead of only some of them. ``deadline``
-    (``time.monotonic``) bounds any exchange with the approval server.
+    (``time.monotonic``) bounds any exchange with the approval server. ``raw`` is the
+    payload as the agent sent it, searched for planted honeytoken values.
     """
     from interlock.config import load_policy
     from interlock.engine import decide
@@ -110,6 +124,18 @@ def decide_call(call: Call, deadline: float | None = None, *, may_wait: bool = T
     switch = killswitch.engaged(policy.project_root)
     if switch is not None:
         return killed(call, policy, killswitch.message(switch))
+    stopped = killswitch.session_engaged(policy.project_root, call.actor.session)
+    if stopped is not None:
+        return killed(call, policy, killswitch.session_message(stopped), "killswitch.session")
+    decoys = honeytokens.planted(policy.project_root)
+    if decoys:
+        from interlock.hooks import tripwire
+
+        hit = tripwire.find(raw, call, decoys)
+        if hit is not None:
+            if policy.approvals.server and not may_wait:
+                raise HandOff  # the alert's exchange: not in the daemon, which serves everyone
+            return tripwire.trip(call, policy, hit, decoys, deadline)
     if not call.actions:
         return HookResult(
             Verdict.ALLOW,
@@ -135,9 +161,10 @@ def decide_call(call: Call, deadline: float | None = None, *, may_wait: bool = T
     return combine(decided, call, requests)
 
 
-def killed(call: Call, policy: Policy, message: str) -> HookResult:
-    """The kill switch's answer: deny, whatever the call, each action audited as denied."""
-    reason = Reason("killswitch", message, Verdict.DENY)
+def killed(call: Call, policy: Policy, message: str, rule: str = "killswitch") -> HookResult:
+    """The kill switch's answer (or one session's): deny, whatever the call, each action
+    audited as denied."""
+    reason = Reason(rule, message, Verdict.DENY)
     decided = [
         (action, Decision(Verdict.DENY, (reason,), (), action.digest(), policy.revision))
         for action in call.actions
@@ -147,7 +174,7 @@ def killed(call: Call, policy: Policy, message: str) -> HookResult:
     return HookResult(
         Verdict.DENY,
         message,
-        "killswitch",
+        rule,
         event=call.event,
         permission_mode=call.permission_mode,
     )
@@ -211,9 +238,10 @@ def run(agent: str, stdin: BinaryIO, *, may_wait: bool = True) -> Rendered:
     try:
         adapter = load_adapter(agent)
         with _Deadline() as deadline:
-            call = adapter.parse(read_payload(stdin))
+            text = read_text(stdin)
+            call = adapter.parse(parse_payload(text))
             event = call.event
-            result = decide_call(call, deadline, may_wait=may_wait)
+            result = decide_call(call, deadline, may_wait=may_wait, raw=text)
     except HandOff:
         raise
     except BaseException as exc:  # fail closed: KeyboardInterrupt and SystemExit included

@@ -58,6 +58,7 @@ class State:
 
 def create_app(settings: ServerSettings) -> Starlette:
     import interlock.gateway.http  # registers /gateway/<upstream>/… and its client
+    import interlock.server.alerts  # registers POST /api/v1/alerts (honeytokens)
     import interlock.server.notify  # noqa: F401  (registers /deliveries and its worker)
     from interlock.server import dashboard  # noqa: F401  (registers the dashboard's routes)
 

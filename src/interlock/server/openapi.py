@@ -114,6 +114,31 @@ def document() -> dict[str, Any]:
                 ),
             },
             "/api/v1/events": {"get": _op("Server-sent events of every transition", _APPROVER)},
+            "/api/v1/alerts": {
+                "post": _op(
+                    "Report a honeytoken used by an agent session: stops the session, "
+                    "suspends its tokens, pages (201)",
+                    _AGENT,
+                    **_body(
+                        {
+                            "type": "object",
+                            "required": ["kind"],
+                            "properties": {
+                                "kind": {"enum": ["honeytoken"]},
+                                "agent": {"type": "string"},
+                                "session": {"type": ["string", "null"]},
+                                "file": {"type": "string"},
+                                "token_kind": {"type": "string"},
+                                "how": {"type": "string"},
+                                "masked": {"type": "string"},
+                                "fingerprint": {"type": "string"},
+                                "project": {"type": "string"},
+                                "user": {"type": "string"},
+                            },
+                        }
+                    ),
+                )
+            },
             "/api/v1/deliveries": {
                 "get": _op(
                     "Notification deliveries, newest first (?state=failed&request_id=&limit=)",
