@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "token": "interlock.cli.broker:token",
     "honeytoken": "interlock.cli.honeytoken:honeytoken",
     "env": "interlock.cli.broker:env",
+    "replay": "interlock.cli.replay:replay",
 }
 
 
