@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "honeytoken": "interlock.cli.honeytoken:honeytoken",
     "env": "interlock.cli.broker:env",
     "replay": "interlock.cli.replay:replay",
+    "scan": "interlock.cli.scan:scan_command",
 }
 
 

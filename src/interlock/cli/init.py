@@ -2,10 +2,11 @@
 
 The work is in :mod:`interlock.installer`; this module parses options and prints what was
 done and what a person still has to do (Codex runs no hook nobody has trusted, silently).
-It ends by running `interlock doctor` for the agents it installed and exits with doctor's
-status: 0 when the hook is in force for each of them, 1 when something still stands in the way
-(for Codex and Gemini that is normal right after a first install: the hook or the folder must
-be trusted, and doctor says how). ``--no-doctor`` skips the check and exits 0.
+It then scans the project for stray credentials and prints a summary (never a reason to
+fail: docs/scanner.md), and ends by running `interlock doctor` for the agents it installed and
+exits with doctor's status: 0 when the hook is in force for each of them, 1 when something
+still stands in the way (for Codex and Gemini that is normal right after a first install: the
+hook or the folder must be trusted, and doctor says how). ``--no-doctor`` skips the check and exits 0.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ NOTES = {
     help="The project folder.",
 )
 @click.option("--no-doctor", is_flag=True, help="Do not run `interlock doctor` at the end.")
+@click.option("--no-scan", is_flag=True, help="Do not scan the project for stray credentials.")
 @click.pass_context
 def init(
     ctx: click.Context,
@@ -56,6 +58,7 @@ def init(
     undo: bool,
     project: Path,
     no_doctor: bool,
+    no_scan: bool,
 ) -> None:
     """Merge the Interlock hook into Claude Code, Cursor, Codex and Gemini CLI settings."""
     from interlock import installer
@@ -81,12 +84,39 @@ def init(
         elif agent in NOTES:
             click.echo(NOTES[agent])
     click.echo("Undo with `interlock init --undo" + (" --user`." if user else "`."))
+    if not no_scan:
+        _scan(project)
     if no_doctor:
         return
     from interlock.doctor import diagnose
 
     click.echo("\nChecking with `interlock doctor`:")
-    report = diagnose(project, agents=tuple(dict.fromkeys(installed)))
+    report = diagnose(project, agents=tuple(dict.fromkeys(installed)), scan=False)
     for text, colour in report.lines()[1:]:
         click.secho(text, fg=colour)
     ctx.exit(report.exit_code)
+
+
+def _scan(project: Path) -> None:
+    """`interlock scan`'s summary: a hook is half the job while a token lies in a file an agent
+    can read (the PocketOS incident). Informational: it never fails init."""
+    from interlock.errors import InterlockError
+    from interlock.scanner import scan
+
+    click.echo("\nScanning the project for stray credentials (`interlock scan`):")
+    try:
+        report = scan(project)
+    except InterlockError as exc:
+        click.secho(f"  the scan could not run: {exc}", fg="yellow")
+        return
+    for finding in report.leaks[:10]:
+        click.secho(f"  {finding.where}: {finding.label}", fg="yellow")
+    if len(report.leaks) > 10:
+        click.secho(f"  … and {len(report.leaks) - 10} more", fg="yellow")
+    if report.leaks:
+        click.secho(
+            f"  {report.summary()}: move them into the broker with `interlock scan --move`.",
+            fg="yellow",
+        )
+    else:
+        click.secho(f"  {report.summary()}.", fg="green")

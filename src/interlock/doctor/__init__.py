@@ -23,7 +23,7 @@ from pathlib import Path
 from interlock.doctor.model import AgentReport, Check, Report, Status
 from interlock.hooks import AGENTS
 
-__all__ = ["AgentReport", "Check", "Report", "Status", "diagnose"]
+__all__ = ["AgentReport", "Check", "Report", "Status", "diagnose", "workspace_checks"]
 
 
 def diagnose(
@@ -33,8 +33,10 @@ def diagnose(
     agents: tuple[str, ...] = (),
     managed_dirs: tuple[Path, ...] | None = None,
     probe: bool = True,
+    scan: bool = True,
 ) -> Report:
-    """Check every agent (or only ``agents``) for ``project`` and the user's ``home``."""
+    """Check every agent (or only ``agents``) for ``project`` and the user's ``home``;
+    ``scan``: also list stray credentials in ``project`` (:func:`workspace_checks`)."""
     from interlock.doctor import claude, codex, cursor, gemini
     from interlock.doctor.probe import Prober
 
@@ -48,4 +50,22 @@ def diagnose(
         "cursor": lambda: cursor.check(project, home, prober),
     }
     reports = [runners[agent]() for agent in (agents or AGENTS)]
-    return Report(project=project, agents=tuple(reports))
+    workspace = workspace_checks(project) if scan else ()
+    return Report(project=project, agents=tuple(reports), workspace=workspace)
+
+
+def workspace_checks(project: Path) -> tuple[Check, ...]:
+    """One warning per stray credential `interlock scan` finds (file, line and kind, never the
+    value); a scan that cannot run is a warning too, not a silent pass."""
+    from interlock.doctor.model import warning
+    from interlock.errors import InterlockError
+    from interlock.scanner import scan
+
+    try:
+        report = scan(project)
+    except InterlockError as exc:
+        return (warning("credential scan", f"could not run: {exc}", "interlock scan"),)
+    fix = "interlock scan --move (stores it in the broker, leaves a reference; docs/scanner.md)"
+    return tuple(
+        warning("stray credential", finding.label, fix, finding.where) for finding in report.leaks
+    )

@@ -88,6 +88,9 @@ class AgentReport:
 class Report:
     project: Path
     agents: tuple[AgentReport, ...]
+    workspace: tuple[Check, ...] = ()
+    """Stray credentials in the project (`interlock scan`): warnings, never a reason to exit 1.
+    The exit status answers "is the hook in force", which a credential file does not change."""
 
     @property
     def configured(self) -> list[AgentReport]:
@@ -107,6 +110,7 @@ class Report:
             "ok": self.ok,
             "project": str(self.project),
             "agents": [a.to_json() for a in self.agents],
+            "workspace": [c.to_json() for c in self.workspace],
         }
 
     def dumps(self) -> str:
@@ -134,6 +138,13 @@ class Report:
                 )
                 if check.fix and check.status is not Status.OK:
                     out.append((f"          fix: {check.fix}", None))
+        if self.workspace:
+            out.append(("Workspace: credentials an agent could find and use", "yellow"))
+            for check in self.workspace:
+                where = f" ({check.path})" if check.path else ""
+                out.append((f"  WARN    {check.name}: {check.message}{where}", "yellow"))
+            for fix in dict.fromkeys(c.fix for c in self.workspace if c.fix):
+                out.append((f"          fix: {fix}", None))
         if not self.configured:
             out.append(
                 (
