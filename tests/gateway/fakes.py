@@ -72,22 +72,25 @@ type ProjectEnvironmentsConnectionEdge { node: Environment! }
 
 @dataclass
 class RailwayWorld:
-    """One Railway project: two environments, a volume and a service in each, one shared."""
+    """One Railway project: production ``env-5f10`` and staging ``env-8a33``; volume
+    ``vol-7d41`` is production's and ``vol-2c9e`` staging's; service ``svc-4b20`` has an
+    instance in both; deployment ``dep-61aa`` is staging's. As at Railway, no id says which
+    environment it is in (a name with "prod" in it would be placed by its name alone)."""
 
-    project: str = "prj-7f3e"
+    project: str = "prj-0c77"
     environments: dict[str, str] = field(
-        default_factory=lambda: {"env-prod-1a2b": "production", "env-stg-3c4d": "staging"}
+        default_factory=lambda: {"env-5f10": "production", "env-8a33": "staging"}
     )
     volumes: dict[str, list[str]] = field(
         default_factory=lambda: {
-            "vol-prod-db": ["env-prod-1a2b"],
-            "vol-stg-db": ["env-stg-3c4d"],
+            "vol-7d41": ["env-5f10"],
+            "vol-2c9e": ["env-8a33"],
         }
     )
     services: dict[str, list[str]] = field(
-        default_factory=lambda: {"svc-api": ["env-prod-1a2b", "env-stg-3c4d"]}
+        default_factory=lambda: {"svc-4b20": ["env-5f10", "env-8a33"]}
     )
-    deployments: dict[str, str] = field(default_factory=lambda: {"dep-stg-9": "env-stg-3c4d"})
+    deployments: dict[str, str] = field(default_factory=lambda: {"dep-61aa": "env-8a33"})
     credential: str = ""
     requests: list[dict[str, Any]] = field(default_factory=list)
     """Every GraphQL request: its raw body and the Authorization it came with."""
@@ -150,7 +153,7 @@ class _Root:
         env = self.world.deployments.get(id)
         if env is None:
             return None
-        return {"id": id, "environmentId": env, "serviceId": "svc-api", "status": "SUCCESS"}
+        return {"id": id, "environmentId": env, "serviceId": "svc-4b20", "status": "SUCCESS"}
 
     def environment(self, info: Any, id: str) -> dict[str, Any] | None:
         return self._environment(id) if id in self.world.environments else None

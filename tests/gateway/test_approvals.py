@@ -9,7 +9,7 @@ from tests.gateway.conftest import Setup
 DELETE_STAGING = json.dumps(
     {
         "query": "mutation VolumeDelete($id: String!) { volumeDelete(volumeId: $id) }",
-        "variables": {"id": "vol-stg-db"},
+        "variables": {"id": "vol-2c9e"},
     }
 )
 
@@ -39,7 +39,7 @@ def test_an_approved_delete_is_forwarded_once_with_the_approved_body(gateway: Se
 
     card = gateway.served.sign_in("alice").get(f"/api/v1/requests/{request['id']}").json()
     assert card["environment"] == "staging"
-    assert "vol-stg-db" in json.dumps(card["card"])
+    assert "vol-2c9e" in json.dumps(card["card"])
     voted = gateway.served.vote(gateway.served.sign_in("alice", add=False), request["id"])
     assert voted.status_code == 200 and voted.json()["state"] == "approved", voted.text
 
@@ -47,7 +47,7 @@ def test_an_approved_delete_is_forwarded_once_with_the_approved_body(gateway: Se
     assert status == 200, done
     assert done == {"data": {"volumeDelete": True}}
     assert gateway.world.mutations() == [DELETE_STAGING.encode()]
-    assert gateway.world.deleted == ["vol-stg-db"]
+    assert gateway.world.deleted == ["vol-2c9e"]
 
     # The approval is used up: the same request again is a new one, not forwarded.
     status, third = _send(gateway, token, DELETE_STAGING)

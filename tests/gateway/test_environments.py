@@ -26,11 +26,11 @@ def _events(setup: Setup, kind: str) -> list[dict[str, object]]:
 
 def test_a_staging_token_cannot_delete_the_production_volume(gateway: Setup) -> None:
     agent = gateway.agent(gateway.issue("staging"))
-    answer = gateway.graphql(agent, VOLUME_DELETE, {"id": "vol-prod-db"})
+    answer = gateway.graphql(agent, VOLUME_DELETE, {"id": "vol-7d41"})
     assert answer.status_code == 403, answer.text
     error = answer.json()["error"]
     assert error["code"] == "environment_mismatch"
-    assert "vol-prod-db" in error["message"] and "production" in error["message"]
+    assert "vol-7d41" in error["message"] and "production" in error["message"]
     # Railway was asked where the volume is (with the broker's credential), never to delete it.
     assert gateway.world.mutations() == []
     assert gateway.world.deleted == []
@@ -40,12 +40,12 @@ def test_a_staging_token_cannot_delete_the_production_volume(gateway: Setup) -> 
     (alert,) = _events(gateway, "gateway_env_mismatch")
     assert alert["environment"] == "staging"
     assert alert["targets"] == [
-        {"kind": "volume", "id": "vol-prod-db", "environments": ["production"]}
+        {"kind": "volume", "id": "vol-7d41", "environments": ["production"]}
     ]
     (paged,) = [e for e in _wait_for_pages(gateway, 1)]
     assert paged["event_action"] == "trigger"
     assert paged["payload"]["severity"] == "critical"
-    assert "vol-prod-db" in paged["payload"]["summary"]
+    assert "vol-7d41" in paged["payload"]["summary"]
 
 
 def _wait_for_pages(setup: Setup, count: int) -> list[dict[str, Any]]:
@@ -57,10 +57,10 @@ def test_reading_production_is_outside_a_staging_token_too(gateway: Setup) -> No
     """``variables(environmentId: production)`` hands over production's secrets."""
     agent = gateway.agent(gateway.issue("staging"))
     query = "query V($p: String!, $e: String!) { variables(projectId: $p, environmentId: $e) }"
-    refused = gateway.graphql(agent, query, {"p": "prj-7f3e", "e": "env-prod-1a2b"})
+    refused = gateway.graphql(agent, query, {"p": "prj-0c77", "e": "env-5f10"})
     assert refused.status_code == 403, refused.text
     assert refused.json()["error"]["code"] == "environment_mismatch"
-    allowed = gateway.graphql(agent, query, {"p": "prj-7f3e", "e": "env-stg-3c4d"})
+    allowed = gateway.graphql(agent, query, {"p": "prj-0c77", "e": "env-8a33"})
     assert allowed.status_code == 200, allowed.text
     assert "DATABASE_URL" in allowed.json()["data"]["variables"]
 
@@ -68,10 +68,10 @@ def test_reading_production_is_outside_a_staging_token_too(gateway: Setup) -> No
 def test_a_service_in_both_environments_cannot_be_deleted_from_staging(gateway: Setup) -> None:
     """``serviceDelete`` removes every instance, production's included."""
     agent = gateway.agent(gateway.issue("staging"))
-    answer = gateway.graphql(agent, 'mutation { serviceDelete(id: "svc-api") }')
+    answer = gateway.graphql(agent, 'mutation { serviceDelete(id: "svc-4b20") }')
     assert answer.status_code == 403, answer.text
     assert "production" in answer.json()["error"]["message"]
-    assert "svc-api" in gateway.world.services
+    assert "svc-4b20" in gateway.world.services
 
 
 def test_an_object_railway_does_not_know_is_production(gateway: Setup) -> None:
@@ -85,7 +85,7 @@ def test_an_object_railway_does_not_know_is_production(gateway: Setup) -> None:
 
 def test_a_staging_read_of_staging_objects_goes_through(gateway: Setup) -> None:
     agent = gateway.agent(gateway.issue("staging"))
-    query = 'query { deployment(id: "dep-stg-9") { id status } }'
+    query = 'query { deployment(id: "dep-61aa") { id status } }'
     answer = gateway.graphql(agent, query)
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"data": {"deployment": {"id": "dep-stg-9", "status": "SUCCESS"}}}
+    assert answer.json() == {"data": {"deployment": {"id": "dep-61aa", "status": "SUCCESS"}}}

@@ -20,7 +20,7 @@ from tests.gateway.conftest import Setup
 DELETE_STAGING = json.dumps(
     {
         "query": "mutation VolumeDelete($id: String!) { volumeDelete(volumeId: $id) }",
-        "variables": {"id": "vol-stg-db"},
+        "variables": {"id": "vol-2c9e"},
     }
 )
 
@@ -45,7 +45,7 @@ def _everything(setup: Setup) -> list[str]:
         setup.graphql(
             agent,
             "mutation D($id: String!) { volumeDelete(volumeId: $id) }",
-            {"id": "vol-prod-db"},
+            {"id": "vol-7d41"},
         )
     )
     headers = {"Content-Type": "application/json"}
@@ -53,7 +53,7 @@ def _everything(setup: Setup) -> list[str]:
     keep(first)
     setup.served.vote(setup.served.sign_in("alice"), first.json()["request"]["id"])
     keep(agent.post("/gateway/railway/graphql/v2", content=DELETE_STAGING, headers=headers))
-    keep(setup.graphql(agent, 'query { deployment(id: "dep-stg-9") { id } }'))
+    keep(setup.graphql(agent, 'query { deployment(id: "dep-61aa") { id } }'))
     revoked = setup.issue("staging", session="sess-revoked")
     setup.tokens.revoke(setup.tokens.authenticate(revoked).id)
     keep(setup.agent(revoked).get("/gateway/api/echo"))
@@ -68,7 +68,7 @@ def test_no_secret_leaves_the_broker(
     caplog.set_level(logging.DEBUG)
     replies = _everything(gateway)
     assert len(replies) == 11
-    assert gateway.world.deleted == ["vol-stg-db"]  # the approved call did go out
+    assert gateway.world.deleted == ["vol-2c9e"]  # the approved call did go out
 
     printed = capfd.readouterr()
     audit = (gateway.served.data_dir / "audit.jsonl").read_text()

@@ -24,7 +24,7 @@ def test_the_fourth_refusal_within_a_minute_suspends_the_session(gateway: Setup)
     agent = gateway.agent(token)
     codes = []
     for _ in range(4):
-        answer = gateway.graphql(agent, PROD_DELETE, {"id": "vol-prod-db"})
+        answer = gateway.graphql(agent, PROD_DELETE, {"id": "vol-7d41"})
         codes.append(answer.json()["error"]["code"])
     assert codes == ["environment_mismatch"] * 3 + ["session_suspended"]
     assert gateway.world.deleted == []
@@ -51,7 +51,7 @@ def test_the_fourth_refusal_within_a_minute_suspends_the_session(gateway: Setup)
 def test_sending_a_waiting_request_again_is_one_attempt(gateway: Setup) -> None:
     token = gateway.issue("staging")
     agent = gateway.agent(token)
-    body = json.dumps({"query": PROD_DELETE, "variables": {"id": "vol-stg-db"}})
+    body = json.dumps({"query": PROD_DELETE, "variables": {"id": "vol-2c9e"}})
     headers = {"Content-Type": "application/json"}
     for _ in range(6):
         answer = agent.post("/gateway/railway/graphql/v2", content=body, headers=headers)
@@ -68,7 +68,7 @@ def test_replicas_count_the_same_attempts(make_gateway: MakeGateway, fresh_pg_ur
     token = first.issue("staging")
     codes = []
     for via in (first.served, second, first.served, second):
-        answer = first.graphql(first.agent(token, via=via), PROD_DELETE, {"id": "vol-prod-db"})
+        answer = first.graphql(first.agent(token, via=via), PROD_DELETE, {"id": "vol-7d41"})
         codes.append(answer.json()["error"]["code"])
     assert codes == ["environment_mismatch"] * 3 + ["session_suspended"]
     assert first.agent(token, via=first.served).get("/gateway/api/echo").status_code == 401
