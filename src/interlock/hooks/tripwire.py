@@ -98,9 +98,16 @@ def _kinds(decoy: DecoyFile, registry: Registry) -> str:
 
 _LOOKS = """cat head tail less more bat batcat nl grep egrep fgrep rg ag ack wc ls stat file du diff
     cmp od xxd hexdump strings sha1sum sha256sum md5sum cksum rm test [ [[ sed awk cut jq yq
-    tree realpath readlink basename dirname"""
+    tree realpath readlink basename dirname echo printf touch chmod git"""
 LOOKS = frozenset(_LOOKS.split())
-"""Commands that only show (or delete) a file: what the agent reads is the lure, not a use."""
+"""Commands that only show, name or delete a file: what the agent reads is the lure, not a use.
+``git`` too: ``git rm --cached .env.backup`` must not stop a session."""
+_NAMERS = frozenset({"echo", "printf"})
+"""They write the name, not the content: ``echo .env.backup >> .gitignore`` copies nothing."""
+INTERPRETERS = frozenset({"python", "python3", "node", "ruby", "perl", "php", "deno", "bun"})
+"""Programs whose inline code (``python3 -c "load_dotenv('.env.backup')"``) may read a file
+the shell never names as a word of its own."""
+SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "eval"})
 _FILTERS = """grep egrep fgrep rg head tail less more wc sort uniq cut sed awk tr nl cat column jq yq
     fold"""
 FILTERS = frozenset(_FILTERS.split())
@@ -115,27 +122,63 @@ def decoy_use(command: str, cwd: str, decoys: list[DecoyFile]) -> tuple[DecoyFil
     if not named:
         return None
     from interlock.analyzers import encode
-    from interlock.analyzers.shell import _parse  # the guarded parse (tree-sitter-bash#337)
+    from interlock.analyzers.shell import MAX_COMMAND_BYTES, _parse
 
     data = encode(command)
-    for node in _commands(_parse(data).root_node):
-        name = _command_name(node, data)
+    if len(data) > MAX_COMMAND_BYTES:  # not parsed (the engine asks about it too): fail closed
+        return named[0], f"a command too large to read names {named[0].where()}"
+    # shell._parse: the parse the analyzer uses, guarded against tree-sitter-bash#337.
+    for node in _nodes(_parse(data).root_node):
         for decoy in named:
-            if not _mentions(node, data, cwd, decoy):
+            if node.type == "command" and _mentions(node, data, cwd, decoy):
+                how = _how(node, data, _command_name(node, data), cwd, decoy)
+            elif node.type == "command":
+                how = _inline_code(node, data, decoy)
+            elif node.type == "file_redirect":
+                how = _fed_to_a_block(node, data, cwd, decoy)
+            else:
                 continue
-            how = _how(node, data, name, cwd, decoy)
             if how is not None:
                 return decoy, how
     return None
 
 
-def _commands(node: Any) -> Iterator[Any]:
+def _nodes(node: Any) -> Iterator[Any]:
+    """Every node, in source order, without recursion (nesting is bounded only by 1 MB)."""
     stack = [node]
     while stack:
         current = stack.pop()
-        if current.type == "command":
-            yield current
+        yield current
         stack.extend(reversed(current.children))
+
+
+def _inline_code(node: Any, data: bytes, decoy: DecoyFile) -> str | None:
+    """``python3 -c "…'.env.backup'…"``, ``bash -c 'source .env.backup'``: code given as an
+    argument names the decoy (shells included: their code is not walked here)."""
+    name = _command_name(node, data)
+    if name not in INTERPRETERS and name not in SHELLS:
+        return None
+    base = posixpath.basename(decoy.path)
+    for child in node.children:
+        if child.type in _WORDS and base in _slice(child, data):
+            return f"`{name}` runs code that names {decoy.where()}"
+    return None
+
+
+def _fed_to_a_block(redirect: Any, data: bytes, cwd: str, decoy: DecoyFile) -> str | None:
+    """``while read …; done < .env.backup``: a loop, group or subshell reads the decoy."""
+    statement = redirect.parent
+    if statement is None or statement.type != "redirected_statement":
+        return None
+    body = statement.children[0] if statement.children else None
+    if body is None or body.type == "command":
+        return None  # a simple command: judged with its words (_how)
+    if not any(c.type == "<" for c in redirect.children):
+        return None  # written to, not read
+    words = [c for c in redirect.children if c.type in _WORDS]
+    if any(_is_decoy(_unquote(_slice(w, data)), cwd, decoy) for w in words):
+        return f"{decoy.where()} is read by a {body.type.replace('_', ' ')}"
+    return None
 
 
 def _command_name(node: Any, data: bytes) -> str:
@@ -171,11 +214,20 @@ def _how(node: Any, data: bytes, name: str, cwd: str, decoy: DecoyFile) -> str |
         return f"{where} is run"
     if name not in LOOKS:
         return f"`{name or 'a command'}` is given {where}"
+    return _looked_at(node, data, name, where)
+
+
+def _looked_at(node: Any, data: bytes, name: str, where: str) -> str | None:
+    """A command that only looks at the decoy, unless its output goes on to a program."""
     ancestor = node.parent
     while ancestor is not None:
         if ancestor.type in ("command_substitution", "process_substitution"):
             return f"the content of {where} is substituted into a command"
-        if ancestor.type == "redirected_statement" and _writes(ancestor, data):
+        if (
+            ancestor.type == "redirected_statement"
+            and name not in _NAMERS
+            and _writes(ancestor, data)
+        ):
             return f"{where} is copied by a redirection"
         if ancestor.type == "pipeline":
             programs = [_command_name(c, data) for c in ancestor.children if c.type == "command"]
