@@ -644,6 +644,13 @@ def test_init_prints_the_scan_summary_and_does_not_fail_on_it(project: Project) 
     assert skipped.exit_code == 0
 
 
+def test_the_scan_in_init_and_doctor_is_bounded(project: Project, tmp_path: Path) -> None:
+    report = scan(project.root, max_files=3)
+    assert report.files == 3 and not report.complete
+    assert "stopped after 3 files" in report.summary()
+    assert scan(project.root).complete
+
+
 # --- speed ---------------------------------------------------------------------------------------
 
 

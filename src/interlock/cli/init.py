@@ -101,11 +101,11 @@ def _scan(project: Path) -> None:
     """`interlock scan`'s summary: a hook is half the job while a token lies in a file an agent
     can read (the PocketOS incident). Informational: it never fails init."""
     from interlock.errors import InterlockError
-    from interlock.scanner import scan
+    from interlock.scanner import SETUP_MAX_FILES, scan
 
     click.echo("\nScanning the project for stray credentials (`interlock scan`):")
     try:
-        report = scan(project)
+        report = scan(project, max_files=SETUP_MAX_FILES)
     except InterlockError as exc:
         click.secho(f"  the scan could not run: {exc}", fg="yellow")
         return
@@ -119,4 +119,4 @@ def _scan(project: Path) -> None:
             fg="yellow",
         )
     else:
-        click.secho(f"  {report.summary()}.", fg="green")
+        click.secho(f"  {report.summary()}.", fg="green" if report.complete else "yellow")

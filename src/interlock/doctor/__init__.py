@@ -59,13 +59,18 @@ def workspace_checks(project: Path) -> tuple[Check, ...]:
     value); a scan that cannot run is a warning too, not a silent pass."""
     from interlock.doctor.model import warning
     from interlock.errors import InterlockError
-    from interlock.scanner import scan
+    from interlock.scanner import SETUP_MAX_FILES, scan
 
     try:
-        report = scan(project)
+        report = scan(project, max_files=SETUP_MAX_FILES)
     except InterlockError as exc:
         return (warning("credential scan", f"could not run: {exc}", "interlock scan"),)
     fix = "interlock scan --move (stores it in the broker, leaves a reference; docs/scanner.md)"
-    return tuple(
+    checks = [
         warning("stray credential", finding.label, fix, finding.where) for finding in report.leaks
-    )
+    ]
+    if not report.complete:
+        checks.append(
+            warning("credential scan", f"stopped after {report.files} files", "interlock scan")
+        )
+    return tuple(checks)

@@ -33,6 +33,7 @@ from interlock.secrets import Secret
 __all__ = [
     "KINDS",
     "MAX_BYTES",
+    "SETUP_MAX_FILES",
     "Finding",
     "Kind",
     "Report",
@@ -42,6 +43,9 @@ __all__ = [
     "scan",
 ]
 
+SETUP_MAX_FILES = 20_000
+"""The bound on the scan `interlock init` and `interlock doctor` run: about 1 s on a typical
+project; a folder larger than that (a home folder, a monorepo) gets `interlock scan` itself."""
 _MIN_DECOY = 8
 """Shorter honeytoken values are not matched inside other values (too many chance hits)."""
 
@@ -90,6 +94,8 @@ class Report:
     files: int
     seconds: float
     skipped: Skipped
+    complete: bool = True
+    """False when the scan stopped at ``max_files``: files past it were not read."""
     digests: dict[str, str] = field(repr=False, compare=False, default_factory=dict)
     """SHA-256 of each file with findings as it was read: ``--move`` rewrites only those."""
 
@@ -110,6 +116,7 @@ class Report:
         return {
             "root": str(self.root),
             "files_scanned": self.files,
+            "complete": self.complete,
             "seconds": round(self.seconds, 3),
             "findings": [f.to_json() for f in self.leaks],
             "decoys": [f.to_json() for f in self.decoys],
@@ -131,6 +138,8 @@ class Report:
             if leaks
             else f"no stray credentials in {self.files} files"
         )
+        if not self.complete:
+            text += f" (stopped after {self.files} files: run `interlock scan` for the rest)"
         if self.decoys:
             text += f" ({len(self.decoys)} Interlock honeytoken(s): decoys planted on purpose, not leaks)"
         return text
@@ -169,8 +178,13 @@ def scan(
     data_dir: Path | None = None,
     honeytokens: Iterable[str] | None = None,
     max_bytes: int = MAX_BYTES,
+    max_files: int | None = None,
 ) -> Report:
-    """Every credential under ``root`` (a folder or one file)."""
+    """Every credential under ``root`` (a folder or one file).
+
+    ``max_files``: stop after reading that many files (``init`` and ``doctor`` bound their
+    scan, which may start in a home folder); the report says it stopped (``complete``).
+    """
     began = time.perf_counter()
     root = root.absolute()
     base = root if root.is_dir() else root.parent
@@ -182,7 +196,11 @@ def scan(
     findings: list[Finding] = []
     digests: dict[str, str] = {}
     count = 0
+    complete = True
     for path in walk(root, skip=(data_dir,)):
+        if max_files is not None and count >= max_files:
+            complete = False
+            break
         relative = path.relative_to(base).as_posix()
         text = read_text(path, relative, skipped, max_bytes)
         if text is None:
@@ -198,6 +216,7 @@ def scan(
         files=count,
         seconds=time.perf_counter() - began,
         skipped=skipped,
+        complete=complete,
         digests=digests,
     )
 
