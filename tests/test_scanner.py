@@ -482,6 +482,8 @@ def test_move_stores_each_value_in_the_broker_and_rewrites_the_files(project: Pr
     assert result.returncode == 1, result.stderr
     assert "keys/deploy_key:1: a private key cannot go into the broker" in result.stdout
     assert "interlock env --env <environment>" in result.stdout
+    assert "--upstream database" not in result.stdout  # the gateway does not forward to one
+    assert "Database URLs and URL passwords stay in the broker" in result.stdout
 
     after = scan(project.root, data_dir=data)
     assert found(after) == {("keys/deploy_key", 1, "private-key")}

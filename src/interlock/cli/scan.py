@@ -17,6 +17,9 @@ import click
 from interlock.scanner import MAX_BYTES, Finding, Report, data_dir_for, scan
 from interlock.scanner.moves import Move, Outcome
 
+NOT_HTTP = frozenset({"database", "url"})
+"""Upstreams of kinds the gateway does not forward to: `interlock env` has nothing to give."""
+
 
 @click.command("scan")
 @click.argument(
@@ -134,14 +137,22 @@ def _move(
                     "single-line header credentials): move it out of the project and rotate it",
                     fg="yellow",
                 )
-        if any(o.moved for o in outcomes):
-            upstreams = sorted({o.move.upstream for o in outcomes if o.moved})
+        moved = {o.move.upstream for o in outcomes if o.moved}
+        http = sorted(moved - NOT_HTTP)
+        if http:
             click.echo(
                 "Agent sessions reach these upstreams through the gateway, with an Interlock "
                 "token instead of the credential:\n"
-                f'  eval "$(interlock env --env <environment> --upstream {" --upstream ".join(upstreams)})"\n'
-                "(docs/scanner.md, docs/broker.md). Rotate any credential an agent may have read."
+                f'  eval "$(interlock env --env <environment> --upstream {" --upstream ".join(http)})"'
+                "\n(docs/scanner.md, docs/broker.md)."
             )
+        if moved & NOT_HTTP:
+            click.echo(
+                "Database URLs and URL passwords stay in the broker for the services and people "
+                "that connect; agents get none."
+            )
+        if moved:
+            click.secho("Rotate any credential an agent may already have read.", fg="yellow")
     return outcomes
 
 
