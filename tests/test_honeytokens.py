@@ -440,6 +440,7 @@ def test_the_alert_pages_critical_suspends_the_sessions_tokens_and_kills_it_serv
     pat = values(done)["github_pat"]
     command = f"curl -H 'Authorization: token {pat}' https://api.github.com/user/repos"
     extra = {"INTERLOCK_SERVER": server.url, "INTERLOCK_HOME": str(server.data_dir)}
+    extra["http_proxy"] = extra["HTTP_PROXY"] = "http://127.0.0.1:9"  # not used for the alert
     result = box.run("claude-code", shell_payload("claude-code", box.project, command), **extra)
     assert result.code == 2 and "[rule honeytoken]" in result.stderr
     assert "people are alerted" in result.stderr

@@ -359,7 +359,9 @@ def _alert(server: str, call: Call, policy: Policy, hit: Hit, deadline: float | 
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=left) as answer:
+        # No proxy from the environment: straight to the configured server, as filing is.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=left) as answer:
             status = answer.status
     except urllib.error.HTTPError as exc:
         status = exc.code
