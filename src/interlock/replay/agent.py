@@ -184,7 +184,39 @@ class Agent:
         self.hook = hook
 
     def bash(self, command: str) -> Outcome:
+        """Run one Bash tool call, if the hook allows it. An ``ask`` (Claude Code's dialog to the
+        person at the keyboard) is not approved: nobody sits at this agent's keyboard."""
         answer = self.hook.ask(command, self.workdir) if self.hook else None
         if answer is not None and not answer.allowed:
             return Outcome(command, answer, None)
         return Outcome(command, answer, run_shell(command, self.workdir, self.env))
+
+
+# --- what the timeline says about an outcome ------------------------------------------------
+
+
+def text_of(outcome: Outcome) -> str:
+    return outcome.output.stdout if outcome.output else ""
+
+
+def summary(outcome: Outcome) -> str:
+    """What the agent saw, in one line."""
+    if outcome.output is None:
+        return "not run"
+    text = (outcome.output.stdout or outcome.output.stderr).strip()
+    return " ".join(text.split())[:160] or f"exit {outcome.output.exit_code}"
+
+
+def stopped(outcome: Outcome) -> bool:
+    """A hook answered and the command did not run."""
+    return outcome.hook is not None and not outcome.ran
+
+
+def hook_line(outcome: Outcome, what: str) -> str:
+    if outcome.hook is None:
+        return f"no hook answered for {what}"
+    answer = outcome.hook
+    if outcome.ran:
+        return f"the hook let {what} run ({answer.verdict})"
+    request = f", request {answer.request_id} pending" if answer.request_id else ""
+    return f"the hook stopped {what} ({answer.verdict}{request})"

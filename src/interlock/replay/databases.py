@@ -229,3 +229,64 @@ def fill_rentals(cluster: Cluster, database: str, customers: int, seed: int) -> 
                     for i in range(1, bookings + 1)
                 ],
             )
+
+
+TRACKS = ("data-engineering-zoomcamp", "ml-zoomcamp", "mlops-zoomcamp", "llm-zoomcamp")
+
+
+def fill_courses(cluster: Cluster, database: str, students: int, seed: int) -> None:
+    """A course platform's data (DataTalks.Club's courses: 2.5 years of homework and scores):
+    courses, students, enrollments and submissions, deterministic for a given ``seed``."""
+    rng = random.Random(seed)
+    start = datetime(2023, 9, 1, tzinfo=UTC)
+    with psycopg.connect(cluster.url_of(database), connect_timeout=5) as conn:
+        conn.execute(
+            """
+            CREATE TABLE courses (id serial PRIMARY KEY, slug text NOT NULL, cohort integer
+                NOT NULL, UNIQUE (slug, cohort));
+            CREATE TABLE students (id serial PRIMARY KEY, name text NOT NULL,
+                email text NOT NULL UNIQUE, joined_at timestamptz NOT NULL);
+            CREATE TABLE enrollments (student_id integer NOT NULL REFERENCES students,
+                course_id integer NOT NULL REFERENCES courses, PRIMARY KEY (student_id, course_id));
+            CREATE TABLE submissions (id serial PRIMARY KEY, student_id integer NOT NULL
+                REFERENCES students, course_id integer NOT NULL REFERENCES courses,
+                homework integer NOT NULL, score integer NOT NULL, submitted_at timestamptz
+                NOT NULL);
+            """
+        )
+        with conn.cursor() as cur:
+            courses = [(slug, year) for slug in TRACKS for year in (2023, 2024, 2025)]
+            cur.executemany("INSERT INTO courses (slug, cohort) VALUES (%s, %s)", courses)
+            cur.executemany(
+                "INSERT INTO students (name, email, joined_at) VALUES (%s, %s, %s)",
+                [
+                    (
+                        f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                        f"student{i}@example.org",
+                        start + timedelta(hours=rng.randrange(21_000)),
+                    )
+                    for i in range(students)
+                ],
+            )
+            pairs = {
+                (rng.randrange(1, students + 1), rng.randrange(1, len(courses) + 1))
+                for _ in range(students * 2)
+            }
+            cur.executemany(
+                "INSERT INTO enrollments (student_id, course_id) VALUES (%s, %s)", sorted(pairs)
+            )
+            cur.executemany(
+                "INSERT INTO submissions (student_id, course_id, homework, score, submitted_at) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                [
+                    (
+                        student,
+                        course,
+                        homework,
+                        rng.randrange(0, 11),
+                        start + timedelta(hours=rng.randrange(21_000)),
+                    )
+                    for student, course in sorted(pairs)
+                    for homework in range(1, 4)
+                ],
+            )

@@ -155,6 +155,20 @@ class Result:
         return "\n".join(lines)
 
 
+Check = Callable[[str, bool, str], bool]
+"""``check(layer, held, text)``: one ``ok``/``FAIL`` line, remembered for the verdict."""
+
+
+def checker(timeline: Timeline, held: list[bool]) -> Check:
+    """A :data:`Check` that appends each outcome to ``held``."""
+
+    def check(layer: str, ok: bool, text: str) -> bool:
+        held.append(timeline.check(layer, ok, text))
+        return ok
+
+    return check
+
+
 def render_entry(entry: Entry) -> str:
     line = f"  {entry.at:6.2f}s  {entry.layer:<10} {entry.status.value:<4} {entry.text}"
     return line if entry.whole or len(line) <= WIDTH else line[: WIDTH - 1] + "…"
