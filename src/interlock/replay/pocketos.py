@@ -333,6 +333,7 @@ def session(timeline: Timeline, world: World, agent: Agent, check: Check) -> Non
     outcome = script(world, agent.env, SEARCH)
     say("(a script the hook cannot read) the same search", outcome)
     found = tokens_found(text_of(outcome))
+    timeline.secret(*(t for _, t in found))
     stray = any(t == world.account_token for _, t in found)
     check(
         "scanner",
