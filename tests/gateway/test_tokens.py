@@ -8,6 +8,7 @@ import time
 import pytest
 
 from interlock.broker.tokens import Tokens
+from interlock.gateway.admission import REMEMBER
 from tests.gateway.conftest import SESSION, Setup
 
 
@@ -27,6 +28,8 @@ def test_a_revoked_token_is_refused(gateway: Setup) -> None:
     assert _echo(gateway, token)[0] == 200
     info = gateway.tokens.authenticate(token)
     gateway.tokens.revoke(info.id)
+    # The replica remembers a token it let in for at most REMEMBER seconds (admission.py).
+    time.sleep(REMEMBER + 0.1)
     status, body = _echo(gateway, token)
     assert status == 401, body
     assert body["error"]["code"] == "unauthenticated"  # type: ignore[index]

@@ -34,7 +34,7 @@ import json
 import os
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote
 
@@ -46,18 +46,18 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from interlock import killswitch
-from interlock.broker import keys
-from interlock.broker.credentials import Credentials, Injected
-from interlock.broker.tokens import TokenInfo, Tokens
+from interlock.broker.credentials import Injected
+from interlock.broker.tokens import TokenInfo
 from interlock.decisions import Decision, Verdict
 from interlock.engine import decide
 from interlock.environments import UNKNOWN
 from interlock.errors import BrokerError
 from interlock.gateway import alerts, analysis, forward
+from interlock.gateway.admission import Admission
+from interlock.gateway.records import AuditWriter, Trail
 from interlock.gateway.resolvers import railway
 from interlock.gateway.settings import GatewaySettings, Upstream, load
 from interlock.gateway.velocity import VelocityLimit
-from interlock.secrets import mask
 from interlock.server.app import State, register_background, register_routes, state_of
 from interlock.server.approvals import ApprovalService
 
@@ -85,52 +85,6 @@ class _Refused(Exception):
         return JSONResponse(body, status_code=self.status, headers={"X-Interlock": self.code})
 
 
-@dataclass
-class _Trail:
-    """What the audit record of one request says; filled in as the request goes."""
-
-    upstream: str
-    method: str
-    url: str = ""
-    token: TokenInfo | None = None
-    digest: str | None = None
-    size: int = 0
-    targets: list[dict[str, Any]] = field(default_factory=list)
-    decision: dict[str, Any] | None = None
-    request_id: str | None = None
-    outcome: str = ""
-    status: int | None = None
-    sent: int = 0
-    started: float = field(default_factory=time.perf_counter)
-
-    def record(self) -> dict[str, Any]:
-        token = self.token
-        return {
-            "type": "gateway",
-            "event": "request",
-            "actor": {
-                "agent": token.agent if token else None,
-                "session": token.session if token else None,
-            },
-            "token": token.id if token else None,
-            "environment": token.environment if token else None,
-            "upstream": self.upstream,
-            "request": {
-                "method": self.method,
-                "url": mask(self.url)[:2000],
-                "digest": self.digest,
-                "bytes": self.size,
-            },
-            "targets": self.targets,
-            "decision": self.decision,
-            "request_id": self.request_id,
-            "outcome": self.outcome,
-            "status": self.status,
-            "reply_bytes": self.sent,
-            "ms": round((time.perf_counter() - self.started) * 1000, 3),
-        }
-
-
 class Gateway:
     """One replica's gateway: settings, resolvers, the upstream client, the broker."""
 
@@ -149,40 +103,38 @@ class Gateway:
             service.engine, self.policy, audit=service.audit, clock=service.clock
         )
         self.approvals.listeners = service.listeners
-        self.tokens = Tokens(service.engine)
+        self.admission = Admission(service.engine, state.settings.data_dir)
+        self.audit = AuditWriter(service.audit)
         self.velocity = VelocityLimit(service.engine, self.settings.velocity)
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(self.settings.timeout, connect=min(10.0, self.settings.timeout)),
             follow_redirects=False,
             trust_env=False,
         )
-        self._credentials: Credentials | None = None
         self._killed: dict[str, Any] | None = None
         self._kill_read = float("-inf")
 
     async def close(self) -> None:
+        await self.audit.close()
         await self.client.aclose()
 
     # --- the pipeline --------------------------------------------------------------------
 
     async def handle(self, request: Request) -> Response:
-        trail = _Trail(upstream=request.path_params.get("upstream", ""), method=request.method)
+        trail = Trail(upstream=request.path_params.get("upstream", ""), method=request.method)
         try:
             return await self._handle(request, trail)
         except _Refused as refusal:
             trail.outcome = refusal.code
-            await run_in_threadpool(self._audit, trail)
+            await self.audit.write(trail.record())
             return refusal.response()
 
-    async def _handle(self, request: Request, trail: _Trail) -> Response:
+    async def _handle(self, request: Request, trail: Trail) -> Response:
         await self._check_kill()
-        token = await self._authenticate(request)
-        trail.token = token
-        upstream = self._upstream(trail.upstream, token)
+        token, upstream, injected = await self._admit(_token_of(request), trail)
         path, query = _path_and_query(request, upstream.name)
         body = await _body(request)
         trail.size = len(body)
-        injected = await run_in_threadpool(self._credential, upstream)
         headers = forward.request_headers(
             request.headers.items(), injected.header if injected else None
         )
@@ -223,8 +175,11 @@ class Gateway:
         if record is not None:
             raise _Refused(403, "killed", killswitch.message(record))
 
-    async def _authenticate(self, request: Request) -> TokenInfo:
-        presented = _token_of(request)
+    async def _admit(
+        self, presented: str | None, trail: Trail
+    ) -> tuple[TokenInfo, Upstream, Injected | None]:
+        """Steps 2 and 3, and the credential the request would carry: remembered answers
+        when there are (admission.py), else one trip to a worker thread for both reads."""
         if presented is None:
             raise _Refused(
                 401,
@@ -232,10 +187,28 @@ class Gateway:
                 "send an Interlock token: Authorization: Bearer ilk_… (interlock env prints it); "
                 "a provider's own credential is never accepted or forwarded",
             )
+        token = self.admission.recall_token(presented)
+        if token is not None:
+            trail.token = token
+            upstream = self._upstream(trail.upstream, token)
+            known, injected = self.admission.recall_credential(upstream)
+            if known:
+                return token, upstream, injected
+        return await run_in_threadpool(self._read_admission, presented, trail)
+
+    def _read_admission(
+        self, presented: str, trail: Trail
+    ) -> tuple[TokenInfo, Upstream, Injected | None]:
         try:
-            return await run_in_threadpool(self.tokens.authenticate, presented)
+            token = self.admission.authenticate(presented)
         except BrokerError as exc:
             raise _Refused(401, "unauthenticated", str(exc), {"reason": exc.reason}) from None
+        trail.token = token
+        upstream = self._upstream(trail.upstream, token)
+        try:
+            return token, upstream, self.admission.credential(upstream)
+        except BrokerError as exc:
+            raise _Refused(502, "credential_unavailable", str(exc)) from None
 
     def _upstream(self, name: str, token: TokenInfo) -> Upstream:
         upstream = self.settings.upstreams.get(name)
@@ -248,28 +221,6 @@ class Gateway:
                 f"token {token.id} is for {', '.join(token.upstreams)}, not {name}",
             )
         return upstream
-
-    def _credential(self, upstream: Upstream) -> Injected | None:
-        """The broker credential for ``upstream``: the one named in its settings, else the one
-        stored for it, else none. A named one that cannot be read refuses the request."""
-        found: Injected | None
-        try:
-            if self._credentials is None:
-                key = keys.load(self.state.settings.data_dir)
-                self._credentials = Credentials(self.state.service.engine, key)
-            if upstream.credential:
-                found = self._credentials.get(upstream.credential)
-            else:
-                found = self._credentials.for_upstream(upstream.name)
-        except BrokerError as exc:
-            if upstream.credential is None and exc.reason == "no_key":
-                return None  # no broker key, so nothing is stored for anyone
-            raise _Refused(502, "credential_unavailable", str(exc)) from None
-        if found is not None:
-            forward.LOG_FILTER.secrets.update(
-                b.decode() for b in forward.secret_forms(found.value.reveal())
-            )
-        return found
 
     async def _place(
         self,
@@ -359,8 +310,9 @@ class Gateway:
             f"(the budget is {limit.attempts})"
         )
         suspended = await run_in_threadpool(
-            self.tokens.suspend_session, token.session, f"velocity limit: {why}"
+            self.admission.tokens.suspend_session, token.session, f"velocity limit: {why}"
         )
+        self.admission.forget_session(token.session)
         if suspended:
             summary = (
                 f"session {token.session} of {token.agent} made {why}; its "
@@ -389,7 +341,7 @@ class Gateway:
         )
 
     async def _approval(
-        self, token: TokenInfo, upstream: Upstream, action: Any, trail: _Trail
+        self, token: TokenInfo, upstream: Upstream, action: Any, trail: Trail
     ) -> None:
         """Consume an approval for exactly this request, or file one (step 7)."""
         outcome = await run_in_threadpool(
@@ -426,7 +378,7 @@ class Gateway:
         headers: dict[str, str],
         body: bytes,
         injected: Injected | None,
-        trail: _Trail,
+        trail: Trail,
     ) -> Response:
         outgoing = dict(headers)
         secrets: list[bytes] = []
@@ -451,14 +403,9 @@ class Gateway:
 
         async def done(sent: int) -> None:
             trail.sent = sent
-            await run_in_threadpool(self._audit, trail)
+            self.audit.write(trail.record())
 
         return _Relay(upstream, forward.Scrubber(secrets), done)
-
-    def _audit(self, trail: _Trail) -> None:
-        audit = self.state.service.audit
-        if audit is not None:
-            audit.append(trail.record())
 
 
 class _Relay(Response):

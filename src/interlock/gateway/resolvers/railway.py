@@ -25,6 +25,7 @@ pure. :meth:`RailwayResolver.refresh` does the look-ups first, without blocking 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -36,7 +37,7 @@ from interlock.analyzers import http_graphql
 from interlock.environments import UNKNOWN, resolve
 
 if TYPE_CHECKING:
-    from graphql.language import ValueNode
+    from graphql.language import ArgumentNode, ValueNode
 
     from interlock.config import Policy
 
@@ -110,6 +111,35 @@ def targets(body: str, query: str, content_type: str) -> list[Target]:
     environment: ``variables(environmentId: staging, serviceId: s)`` reads staging's, and the
     service (which also has a production instance) is not a target of its own.
     """
+    found: dict[Target, None] = {}
+    for document, variables in http_graphql.extract(body, query, content_type).documents:
+        for name, mutation, arguments in _fields(document):
+            values: dict[str, str] = {}
+            for argument in arguments:
+                _flatten(argument.name.value, argument.value, variables, values, 0)
+            for target in _field_targets(name, values, mutation):
+                found[target] = None
+    return list(found)
+
+
+_Field = tuple[str, bool, tuple["ArgumentNode", ...]]
+CACHED_DOCUMENT = 8192
+"""Documents up to this long are parsed once (tools send the same query with new variables)."""
+
+
+def _fields(document: str) -> tuple[_Field, ...]:
+    if len(document) <= CACHED_DOCUMENT:
+        return _parsed_fields(document)
+    return _parse_fields(document)
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed_fields(document: str) -> tuple[_Field, ...]:
+    return _parse_fields(document)
+
+
+def _parse_fields(document: str) -> tuple[_Field, ...]:
+    """Every field of every operation, with its argument nodes (variables unresolved)."""
     from graphql import GraphQLError, parse
     from graphql.language import (
         FieldNode,
@@ -121,43 +151,38 @@ def targets(body: str, query: str, content_type: str) -> list[Target]:
         SelectionNode,
     )
 
-    found: dict[Target, None] = {}
-    for document, variables in http_graphql.extract(body, query, content_type).documents:
-        try:
-            parsed = parse(document, no_location=True, max_tokens=http_graphql.MAX_TOKENS)
-        except (GraphQLError, RecursionError):
-            continue  # the analyzer reports the document as unreadable: ask, never allow
-        fragments = {
-            d.name.value: d for d in parsed.definitions if isinstance(d, FragmentDefinitionNode)
-        }
-        for definition in parsed.definitions:
-            if not isinstance(definition, OperationDefinitionNode):
-                continue
-            mutation = definition.operation is OperationType.MUTATION
-            stack: list[tuple[SelectionNode, frozenset[str]]] = [
-                (s, frozenset()) for s in definition.selection_set.selections
-            ]
-            budget = http_graphql.MAX_TOKENS
-            while stack and budget > 0:
-                budget -= 1
-                node, spread = stack.pop()
-                if isinstance(node, FieldNode):
-                    values: dict[str, str] = {}
-                    for argument in node.arguments or ():
-                        _flatten(argument.name.value, argument.value, variables, values, 0)
-                    for target in _field_targets(node.name.value, values, mutation):
-                        found[target] = None
-                    if node.selection_set is not None:
-                        stack.extend((s, spread) for s in node.selection_set.selections)
-                elif isinstance(node, InlineFragmentNode):
+    try:
+        parsed = parse(document, no_location=True, max_tokens=http_graphql.MAX_TOKENS)
+    except (GraphQLError, RecursionError):
+        return ()  # the analyzer reports the document as unreadable: ask, never allow
+    fragments = {
+        d.name.value: d for d in parsed.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    out: list[_Field] = []
+    for definition in parsed.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        mutation = definition.operation is OperationType.MUTATION
+        stack: list[tuple[SelectionNode, frozenset[str]]] = [
+            (s, frozenset()) for s in definition.selection_set.selections
+        ]
+        budget = http_graphql.MAX_TOKENS
+        while stack and budget > 0:
+            budget -= 1
+            node, spread = stack.pop()
+            if isinstance(node, FieldNode):
+                out.append((node.name.value, mutation, tuple(node.arguments or ())))
+                if node.selection_set is not None:
                     stack.extend((s, spread) for s in node.selection_set.selections)
-                elif isinstance(node, FragmentSpreadNode):
-                    name = node.name.value
-                    fragment = fragments.get(name)
-                    if fragment is not None and name not in spread:
-                        inner = spread | {name}
-                        stack.extend((s, inner) for s in fragment.selection_set.selections)
-    return list(found)
+            elif isinstance(node, InlineFragmentNode):
+                stack.extend((s, spread) for s in node.selection_set.selections)
+            elif isinstance(node, FragmentSpreadNode):
+                name = node.name.value
+                fragment = fragments.get(name)
+                if fragment is not None and name not in spread:
+                    inner = spread | {name}
+                    stack.extend((s, inner) for s in fragment.selection_set.selections)
+    return tuple(out)
 
 
 def _field_targets(field: str, values: Mapping[str, str], mutation: bool) -> list[Target]:
