@@ -78,19 +78,40 @@ def test_post_init_runs_and_replace_recomputes() -> None:
     assert dataclasses.replace(command, argv=("git", "status")).name == "git"
 
 
+def test_keyword_only_fields_and_factories() -> None:
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Plain:
+        a: int
+        b: list[int] = dataclasses.field(default_factory=list)
+
+    @quick_init
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Quick:
+        a: int
+        b: list[int] = dataclasses.field(default_factory=list)
+
+    assert str(inspect.signature(Quick)) == str(inspect.signature(Plain))
+    first, second = Quick(a=1), Quick(a=1)
+    assert first.b == [] and first.b is not second.b  # a new list each time, as a factory does
+    assert Quick(a=1, b=[2]).b == [2]
+    with pytest.raises(TypeError):
+        Quick(1)  # type: ignore[misc]
+
+
 def test_refuses_what_it_does_not_cover() -> None:
     @dataclasses.dataclass
     class Mutable:
         a: int
 
     @dataclasses.dataclass(frozen=True)
-    class Factory:
-        a: list[int] = dataclasses.field(default_factory=list)
+    class WithInitVar:
+        a: int
+        scale: dataclasses.InitVar[int] = 1
 
-    @dataclasses.dataclass(frozen=True, kw_only=True)
-    class KeywordOnly:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Slots:
         a: int
 
-    for cls in (Mutable, Factory, KeywordOnly):
+    for cls in (Mutable, WithInitVar, Slots):
         with pytest.raises(TypeError, match="quick_init"):
             quick_init(cls)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any, Literal
 
+from interlock.frozen import quick_init
+
 ActionKind = Literal["shell", "sql", "http", "terraform_plan", "tool_call"]
 
 _CANONICAL = json.JSONEncoder(
@@ -23,11 +25,7 @@ _CANONICAL = json.JSONEncoder(
 """The digest's JSON form, built once: ``json.dumps`` made a new encoder on every decision."""
 
 
-def _json_string(value: str | None) -> str:
-    """A string or None as :data:`_CANONICAL` writes it."""
-    return "null" if value is None else encode_basestring(value)
-
-
+@quick_init
 @dataclass(frozen=True)
 class Actor:
     """Who asked: the agent (claude-code, cursor, codex, gemini, cli) and its session."""
@@ -65,6 +63,7 @@ class _Base:
         )
 
 
+@quick_init
 @dataclass(frozen=True, kw_only=True)
 class ShellAction(_Base):
     command: str
@@ -77,13 +76,24 @@ class ShellAction(_Base):
         """The same text as the general form, written out directly: the encoder's set-up was a
         tenth of a shell decision (issue #2 item 9). Only for plain strings and None, which is
         what hooks build; anything else goes the general way."""
-        values = (self.cwd, self.env, self.kind, self.command)
-        if not all(v is None or type(v) is str for v in values):
+        cwd, env, kind, command = self.cwd, self.env, self.kind, self.command
+        if not (
+            type(command) is str
+            and type(kind) is str
+            and (cwd is None or type(cwd) is str)
+            and (env is None or type(env) is str)
+        ):
             return super().canonical()
-        cwd, env, kind, command = (_json_string(v) for v in values)
-        return f'{{"cwd":{cwd},"env":{env},"kind":{kind},"payload":{{"command":{command}}}}}'
+        cwd_json = "null" if cwd is None else encode_basestring(cwd)
+        env_json = "null" if env is None else encode_basestring(env)
+        kind_json, command_json = encode_basestring(kind), encode_basestring(command)
+        return (
+            f'{{"cwd":{cwd_json},"env":{env_json},"kind":{kind_json},'
+            f'"payload":{{"command":{command_json}}}}}'
+        )
 
 
+@quick_init
 @dataclass(frozen=True, kw_only=True)
 class SqlAction(_Base):
     sql: str
@@ -95,6 +105,7 @@ class SqlAction(_Base):
         return {"sql": self.sql, "dialect": self.dialect}
 
 
+@quick_init
 @dataclass(frozen=True, kw_only=True)
 class HttpAction(_Base):
     method: str
@@ -112,6 +123,7 @@ class HttpAction(_Base):
         }
 
 
+@quick_init
 @dataclass(frozen=True, kw_only=True)
 class TerraformPlanAction(_Base):
     plan: Mapping[str, Any]
@@ -125,6 +137,7 @@ class TerraformPlanAction(_Base):
 ToolOperation = Literal["read", "write", "call"]
 
 
+@quick_init
 @dataclass(frozen=True, kw_only=True)
 class ToolCallAction(_Base):
     """A file read or write by an agent's own tool, or an MCP tool call."""

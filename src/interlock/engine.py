@@ -15,6 +15,10 @@ Steps, in order:
 
 from __future__ import annotations
 
+import functools
+import importlib
+from collections.abc import Callable
+
 from interlock.actions import (
     Action,
     HttpAction,
@@ -32,28 +36,30 @@ from interlock.environments import UNKNOWN
 def analyze(action: Action, policy: Policy) -> list[Finding]:
     """Findings for one action, from the analyzer of its kind."""
     environment = action.env or None
-    scope = Scope(policy=policy, cwd=action.cwd or policy.project_root, environment=environment)
+    scope = Scope(policy, action.cwd or policy.project_root, environment)
     if isinstance(action, ShellAction):
-        from interlock.analyzers.shell import analyze as analyze_shell
-
-        return analyze_shell(action.command, scope)
+        return _analyzer("shell")(action.command, scope)
     if isinstance(action, SqlAction):
-        from interlock.analyzers.sql import analyze as analyze_sql
-
-        return analyze_sql(action.sql, action.dialect, scope)
+        return _analyzer("sql")(action.sql, action.dialect, scope)
     if isinstance(action, HttpAction):
-        from interlock.analyzers.http import analyze as analyze_http
-
-        return analyze_http(action.method, action.url, dict(action.headers), action.body, scope)
+        http = _analyzer("http")
+        return http(action.method, action.url, dict(action.headers), action.body, scope)
     if isinstance(action, TerraformPlanAction):
-        from interlock.analyzers.terraform import analyze as analyze_terraform
-
-        return analyze_terraform(action.plan, scope)
+        return _analyzer("terraform")(action.plan, scope)
     if isinstance(action, ToolCallAction):
-        from interlock.analyzers.tools import analyze as analyze_tools
-
-        return analyze_tools(action, scope)
+        return _analyzer("tools")(action, scope)
     raise TypeError(f"not an action: {type(action).__name__}")  # pragma: no cover
+
+
+@functools.cache
+def _analyzer(kind: str) -> Callable[..., list[Finding]]:
+    """``interlock.analyzers.<kind>.analyze``, imported on first use: a shell hook need not
+    load pglast or graphql-core. Kept once found: an import statement in :func:`analyze` cost
+    about 8,000 instructions on every decision (issue #2 item 9)."""
+    analyze: Callable[..., list[Finding]] = importlib.import_module(
+        f"interlock.analyzers.{kind}"
+    ).analyze
+    return analyze
 
 
 _ALLOW, _DENY = Verdict.ALLOW, Verdict.DENY  # an enum member read through the class is slow
@@ -99,6 +105,8 @@ def judge(finding: Finding, action: Action, policy: Policy) -> Reason:
 
 def decide(action: Action, policy: Policy) -> Decision:
     findings = tuple(analyze(action, policy))
+    if not findings:
+        return Decision(_ALLOW, (), (), action.digest(), policy.revision)
     reasons = tuple(judge(f, action, policy) for f in findings)
     verdict = Verdict.strictest(*(r.verdict for r in reasons))
     # The strictest reasons first, so a reader sees why before the rest.

@@ -19,35 +19,60 @@ __all__ = ["quick_init"]
 T = TypeVar("T")
 
 
+class _Factory:
+    """The default of a parameter whose field has a ``default_factory``."""
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
 def quick_init(cls: type[T]) -> type[T]:
     """Replace the ``__init__`` of the frozen dataclass ``cls`` by one with the same signature
     that sets every field at once (then calls ``__post_init__``, if the class has one).
 
-    Only for what that covers: positional-or-keyword fields with plain defaults or none, no
-    ``default_factory``, no ``InitVar``, no slots. Anything else is refused, not half done.
+    Fields may have defaults, default factories or be keyword-only, as dataclasses allow. The
+    new ``__init__`` must take exactly the parameters the generated one took (an ``InitVar``
+    would not be passed on, for one): otherwise the class is refused, not half done.
     """
     params = getattr(cls, "__dataclass_params__", None)
     if params is None or not params.frozen or hasattr(cls, "__slots__"):
         raise TypeError(f"quick_init needs a frozen dataclass without slots: {cls.__name__}")
-    namespace: dict[str, object] = {"_set": object.__setattr__}
-    arguments: list[str] = []
+    marker = _Factory()
+    namespace: dict[str, object] = {"_set": object.__setattr__, "_factory": marker}
+    positional: list[str] = []
+    keyword: list[str] = []
     items: list[str] = []
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if not f.init:
-            continue
-        if f.kw_only or f.default_factory is not dataclasses.MISSING:
-            raise TypeError(f"quick_init: {cls.__name__}.{f.name} is keyword-only or a factory")
-        if f.default is dataclasses.MISSING:
-            arguments.append(f.name)
-        else:
+        value = f.name
+        if f.default_factory is not dataclasses.MISSING:
+            namespace[f"_make_{f.name}"] = f.default_factory
+            value = f"_make_{f.name}() if {f.name} is _factory else {f.name}"
+            default = "=_factory"
+            if not f.init:
+                value = f"_make_{f.name}()"
+        elif f.default is not dataclasses.MISSING:
             namespace[f"_default_{f.name}"] = f.default
-            arguments.append(f"{f.name}=_default_{f.name}")
-        items.append(f"{f.name!r}: {f.name}")
+            default = f"=_default_{f.name}"
+            if not f.init:
+                value = f"_default_{f.name}"
+        elif not f.init:
+            continue  # set by __post_init__, as the generated __init__ leaves it
+        else:
+            default = ""
+        if f.init:
+            (keyword if f.kw_only else positional).append(f"{f.name}{default}")
+        items.append(f"{f.name!r}: {value}")
+    arguments = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
     body = f"    _set(self, '__dict__', {{{', '.join(items)}}})\n"
     if hasattr(cls, "__post_init__"):
         body += "    self.__post_init__()\n"
-    exec(f"def __init__(self, {', '.join(arguments)}):\n{body}", namespace)
+    exec(f"def __init__({arguments}):\n{body}", namespace)
     init: Any = namespace["__init__"]
+    generated = cls.__init__.__code__
+    names = generated.co_varnames[: generated.co_argcount + generated.co_kwonlyargcount]
+    ours = init.__code__.co_varnames[: init.__code__.co_argcount + init.__code__.co_kwonlyargcount]
+    if names != ours:
+        raise TypeError(f"quick_init: {cls.__name__}.__init__ takes {names}, not {ours}")
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__annotations__ = {f.name: f.type for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
     init.__annotations__["return"] = None

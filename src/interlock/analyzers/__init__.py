@@ -126,4 +126,4 @@ class SimpleCommand:
 
     def __post_init__(self) -> None:
         first = self.argv[0] if self.argv else ""
-        object.__setattr__(self, "name", first.rsplit("/", 1)[-1])
+        self.__dict__["name"] = first.rsplit("/", 1)[-1]  # frozen: set past __setattr__

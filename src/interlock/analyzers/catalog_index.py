@@ -124,6 +124,8 @@ class LazyCatalog:
                 self.any_globbed = matcher(tuple(p for p, _ in self.globbed))
             if self.any_globbed(name):
                 globbed = [t for p, t in self.globbed if glob_any(name, (p,))]
+        if not ids and not globbed:
+            return ()
         tools = tuple(self._tool(i) for i in (*ids, *globbed))
         if ids and not globbed:
             self.named_tools[name] = tools  # keyed by catalog names only: `mkfs.*` is not kept

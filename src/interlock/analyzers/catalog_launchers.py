@@ -43,7 +43,8 @@ def launched(cmd: SimpleCommand, catalog: Source) -> list[Finding]:
     launchers = catalog.launchers_for(cmd.name)
     if not launchers:
         return []
-    from interlock.analyzers.commands import analyze_command
+    # Imported here: commands imports catalog, which imports this module.
+    from interlock.analyzers import commands, shell
 
     findings: list[Finding] = []
     for launcher in launchers:
@@ -66,10 +67,8 @@ def launched(cmd: SimpleCommand, catalog: Source) -> list[Finding]:
             cwd=None if remote else cmd.scope.cwd,
         )
         if launch.script is not None:
-            from interlock.analyzers.shell import analyze_nested
-
             outer = replace(scope, depth=cmd.scope.depth)
-            findings += analyze_nested(launch.script, outer, scope.cwd)
+            findings += shell.analyze_nested(launch.script, outer, scope.cwd)
             continue
         assignments = cmd.assignments
         if launcher.exports and launch.environment:
@@ -78,7 +77,7 @@ def launched(cmd: SimpleCommand, catalog: Source) -> list[Finding]:
         nested = replace(
             cmd, argv=launch.argv, via=(*cmd.via, cmd.name), scope=scope, assignments=assignments
         )
-        findings += analyze_command(nested)  # bounded: it asks beyond its nesting limit
+        findings += commands.analyze_command(nested)  # bounded: it asks beyond its nesting limit
         if any(x.interpreter for x in catalog.launchers_for(nested.name)):
             findings += launched(nested, catalog)  # `uv run python manage.py flush`
     return findings

@@ -24,6 +24,7 @@ from interlock.analyzers import (
     is_dynamic,
     prompts,
     runners,
+    shell,
     show,
     tools,
     unknown,
@@ -83,9 +84,7 @@ def analyze_command(cmd: SimpleCommand) -> list[Finding]:
     if not cmd.argv:
         return []
     if cmd.scope.depth > 8:
-        from interlock.analyzers.shell import unparsed
-
-        return [unparsed(cmd.text, "wrappers nested too deep")]
+        return [shell.unparsed(cmd.text, "wrappers nested too deep")]
     # `INTERLOCK_CONFIG=/tmp/x.toml cmd` moves the guard: ask. An unwrapped command carries its
     # wrappers' assignments too; those were judged once, by the outermost command or _follow.
     guard = [] if cmd.via else _guard_variables(cmd.assignments, cmd)
@@ -105,9 +104,7 @@ def _analyze(cmd: SimpleCommand) -> list[Finding]:
     name = cmd.name
     written = _written_script(cmd, cmd.argv[0])
     if written is not None:
-        from interlock.analyzers.shell import analyze_nested
-
-        return analyze_nested(written, cmd.scope, cmd.scope.cwd)
+        return shell.analyze_nested(written, cmd.scope, cmd.scope.cwd)
     if name in ("alias", "trap"):
         return _deferred_code(cmd)
     unwrapped = wrap.unwrap(cmd)
@@ -256,9 +253,7 @@ def _unknown_program(cmd: SimpleCommand) -> list[Finding]:
             continue
         text = value if equals else args[index + 1]
         if not is_dynamic(text) and " " in text.strip():
-            from interlock.analyzers.shell import analyze_nested
-
-            found += analyze_nested(text, cmd.scope, cmd.scope.cwd)
+            found += shell.analyze_nested(text, cmd.scope, cmd.scope.cwd)
     unreadable = ("shell.unparsed", "shell.dynamic_command", "shell.opaque_code")
     return [f for f in found if f.rule not in unreadable]
 
@@ -274,8 +269,6 @@ def _written_script(cmd: SimpleCommand, word: str) -> str | None:
 
 def _deferred_code(cmd: SimpleCommand) -> list[Finding]:
     """``alias x='…'`` and ``trap '…' EXIT`` hold code that runs later: judge it now."""
-    from interlock.analyzers.shell import analyze_nested
-
     args = cmd.argv[1:]
     if cmd.name == "alias":
         bodies = [a.split("=", 1)[1] for a in args if "=" in a]
@@ -286,7 +279,7 @@ def _deferred_code(cmd: SimpleCommand) -> list[Finding]:
         if is_dynamic(body):
             findings.append(opaque(cmd, f"{cmd.name} stores code only known at run time"))
         else:
-            findings.extend(analyze_nested(body, cmd.scope, cmd.scope.cwd, cmd.variables))
+            findings.extend(shell.analyze_nested(body, cmd.scope, cmd.scope.cwd, cmd.variables))
     return findings
 
 
@@ -303,10 +296,8 @@ def _guard_variables(assignments: tuple[tuple[str, str], ...], cmd: SimpleComman
 def _follow(result: wrap.Unwrapped, outer: SimpleCommand) -> list[Finding]:
     guard = _guard_variables(result.assignments, outer)  # `env INTERLOCK_CONFIG=… cmd`
     if result.script is not None:
-        from interlock.analyzers.shell import analyze_nested
-
         scope = result.scope or outer.scope
-        return guard + analyze_nested(result.script, scope, scope.cwd)
+        return guard + shell.analyze_nested(result.script, scope, scope.cwd)
     if not result.argv:
         return guard
     argv = _collapse_repeats(result.argv)
@@ -319,10 +310,10 @@ def _follow(result: wrap.Unwrapped, outer: SimpleCommand) -> list[Finding]:
         stdin=None if result.stdin_unknown else outer.stdin,
         stdin_unknown=result.stdin_unknown or outer.stdin_unknown,
     )
-    from interlock.analyzers.shell import MAX_NESTING, unparsed
-
-    if len(inner.via) > MAX_NESTING:  # `sudo ` 5,000 times overflowed the stack (red-team)
-        return [unparsed(outer.text, f"more than {MAX_NESTING} wrappers around one command")]
+    if len(inner.via) > shell.MAX_NESTING:  # `sudo ` 5,000 times overflowed the stack (red-team)
+        return [
+            shell.unparsed(outer.text, f"more than {shell.MAX_NESTING} wrappers around one command")
+        ]
     return guard + analyze_command(inner)
 
 
@@ -365,9 +356,7 @@ def _stdin_code(cmd: SimpleCommand, language: str) -> list[Finding] | None:
     """Code read from standard input: analyzed when literal, ask when not."""
     if cmd.stdin is not None and not cmd.stdin_unknown:
         if language == "shell":
-            from interlock.analyzers.shell import analyze_nested
-
-            return analyze_nested(cmd.stdin, cmd.scope, cmd.scope.cwd)
+            return shell.analyze_nested(cmd.stdin, cmd.scope, cmd.scope.cwd)
         return _code(cmd, language, cmd.stdin)
     if cmd.stdin_unknown:
         return [
@@ -381,8 +370,6 @@ def _stdin_code(cmd: SimpleCommand, language: str) -> list[Finding] | None:
 
 
 def _shell(cmd: SimpleCommand) -> list[Finding]:
-    from interlock.analyzers.shell import analyze_nested
-
     args = list(cmd.argv[1:])
     name = cmd.name
     if name == "busybox" and args and args[0] in SHELLS:
@@ -392,7 +379,7 @@ def _shell(cmd: SimpleCommand) -> list[Finding]:
             if _shell_init(cmd):
                 return []
             return [opaque(cmd, "evaluates a string that is only known at run time")]
-        return analyze_nested(" ".join(args), cmd.scope, cmd.scope.cwd, cmd.variables)
+        return shell.analyze_nested(" ".join(args), cmd.scope, cmd.scope.cwd, cmd.variables)
     if name in ("source", "."):
         if not args:
             return []
@@ -417,7 +404,9 @@ def _shell(cmd: SimpleCommand) -> list[Finding]:
             script = args[index + 1]
             if is_dynamic(script) and script.strip(DYN + " ") == "":
                 return [opaque(cmd, "runs a shell command that is only known at run time")]
-            return analyze_nested(script.replace(DYN, "__unknown__"), cmd.scope, cmd.scope.cwd)
+            return shell.analyze_nested(
+                script.replace(DYN, "__unknown__"), cmd.scope, cmd.scope.cwd
+            )
         if arg in ("-o", "-O", "+o", "+O", "--rcfile", "--init-file"):
             index += 2
             continue
@@ -435,7 +424,7 @@ def _shell(cmd: SimpleCommand) -> list[Finding]:
         ]
     written = _written_script(cmd, rest[0])
     if written is not None:
-        return analyze_nested(written, cmd.scope, cmd.scope.cwd)
+        return shell.analyze_nested(written, cmd.scope, cmd.scope.cwd)
     # A script file from the project: its content is not inspected here; hooks are not the
     # boundary (ARCHITECTURE.md), the gateways are.
     return []
@@ -462,10 +451,8 @@ _SHELL_INIT: dict[str, frozenset[str]] = {
 
 def _shell_init(cmd: SimpleCommand) -> bool:
     """``eval "$(direnv hook bash)"``: one substitution of a known shell-setup printer."""
-    from interlock.analyzers.shell import _parse
-
     data = cmd.text.encode("utf-8", "surrogateescape")
-    root = _parse(data).root_node
+    root = shell._parse(data).root_node
     if root.has_error or root.named_child_count != 1 or root.named_children[0].type != "command":
         return False
     arguments = root.named_children[0].children_by_field_name("argument")
@@ -605,14 +592,12 @@ _AWK_PIPE = re.compile(r"""\|\s*(?:&\s*)?"((?:[^"\\]|\\.)*)"|"((?:[^"\\]|\\.)*)"
 
 def _awk(cmd: SimpleCommand) -> list[Finding]:
     """awk runs shell commands through ``system("…")`` and ``print | "cmd"``."""
-    from interlock.analyzers.shell import analyze_nested
-
     program = next((a for a in cmd.argv[1:] if not a.startswith("-")), "")
     findings: list[Finding] = []
     for match in _AWK_SYSTEM.finditer(program):
         literal, other = match.group(1), match.group(2)
         if literal is not None:
-            findings.extend(analyze_nested(literal, cmd.scope, cmd.scope.cwd))
+            findings.extend(shell.analyze_nested(literal, cmd.scope, cmd.scope.cwd))
         elif other is not None:
             findings.append(opaque(cmd, "awk runs a shell command built at run time"))
     for match in _AWK_PIPE.finditer(program):
@@ -621,7 +606,7 @@ def _awk(cmd: SimpleCommand) -> list[Finding]:
         if words and (words[0] in SHELLS or _program(words[0]) in INTERPRETERS):
             findings.append(opaque(cmd, f"awk pipes text it builds into {words[0]}, which runs it"))
         else:
-            findings.extend(analyze_nested(literal, cmd.scope, cmd.scope.cwd))
+            findings.extend(shell.analyze_nested(literal, cmd.scope, cmd.scope.cwd))
     return findings
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal, cast
 
-from interlock.analyzers import SimpleCommand, show
+from interlock.analyzers import SimpleCommand, interpreters, shell, show
 from interlock.decisions import Finding, Verdict
+from interlock.paths import DELETE_VERDICT, WRITE_VERDICT, describe, place_of
 
 Language = Literal[
     "python", "node", "perl", "ruby", "php", "deno", "lua", "r", "applescript", "powershell"
@@ -24,10 +25,6 @@ def findings(
     code: str,
     analyze_command: Callable[[SimpleCommand], list[Finding]],
 ) -> list[Finding]:
-    from interlock.analyzers import interpreters
-    from interlock.analyzers.shell import analyze_nested
-    from interlock.paths import DELETE_VERDICT, WRITE_VERDICT, describe, place_of
-
     out: list[Finding] = []
     try:
         effects = interpreters.scan(cast(Language, language), code)
@@ -41,7 +38,7 @@ def findings(
             if effect.target is None:
                 out.append(_opaque(cmd, f"{detail} runs a command only known at run time"))
             else:
-                out.extend(analyze_nested(effect.target, cmd.scope, cmd.scope.cwd))
+                out.extend(shell.analyze_nested(effect.target, cmd.scope, cmd.scope.cwd))
         elif effect.kind in ("delete", "write"):
             if effect.target is None:
                 out.append(_opaque(cmd, f"{detail} {effect.kind}s a path only known at run time"))

@@ -10,9 +10,9 @@ seen (``--config-env``, ``GIT_CONFIG_PARAMETERS``) is ask.
 
 from __future__ import annotations
 
-from interlock.analyzers import SimpleCommand, show
+# runners imports this module too: its names are read at call time, not import time.
+from interlock.analyzers import SimpleCommand, runners, show
 from interlock.analyzers.catalog_model import glob_any
-from interlock.analyzers.runners import Analyze, _ask, _script, _value
 from interlock.decisions import Finding
 
 __all__ = ["git"]
@@ -41,15 +41,15 @@ _GIT_GLOBAL_VALUES = (
 )  # fmt: skip
 
 
-def git(cmd: SimpleCommand, analyze: Analyze) -> list[Finding]:
+def git(cmd: SimpleCommand, analyze: runners.Analyze) -> list[Finding]:
     args = cmd.argv[1:]
     out: list[Finding] = []
     for key, value in cmd.assignments:
         if key in _GIT_ENV and value.strip():
-            out += _script(cmd, value)
+            out += runners._script(cmd, value)
         elif key == "GIT_CONFIG_PARAMETERS" or key.startswith("GIT_CONFIG_KEY_"):
             out.append(
-                _ask(cmd, "git.config_command", "git.config_env",
+                runners._ask(cmd, "git.config_command", "git.config_env",
                      f"sets git configuration through {key}, which may name a command to run")
             )  # fmt: skip
     configs: list[str] = []
@@ -65,13 +65,13 @@ def git(cmd: SimpleCommand, analyze: Analyze) -> list[Finding]:
                 "alias."
             ):
                 out.append(
-                    _ask(cmd, "git.config_command", "git.config_env",
+                    runners._ask(cmd, "git.config_command", "git.config_env",
                          f"sets git's {key} from an environment variable: a command not shown")
                 )  # fmt: skip
             index += 1
         elif word.startswith("--exec-path="):
             out.append(
-                _ask(cmd, "git.config_command", "git.exec_path",
+                runners._ask(cmd, "git.config_command", "git.exec_path",
                      "makes git run its subcommands from another folder")
             )  # fmt: skip
             index += 1
@@ -90,7 +90,7 @@ def git(cmd: SimpleCommand, analyze: Analyze) -> list[Finding]:
     elif sub == "submodule" and rest[:1] == ("foreach",):
         words = [w for w in rest[1:] if w not in ("--recursive", "-q", "--quiet")]
         if words:
-            out += _script(cmd, " ".join(words))
+            out += runners._script(cmd, " ".join(words))
     elif sub == "bisect" and rest[:1] == ("run",) and len(rest) > 1:
         out += analyze(SimpleCommand(argv=rest[1:], text=cmd.text, scope=cmd.scope, via=("git",)))
     elif sub == "difftool":
@@ -115,9 +115,9 @@ def _option_scripts(
     index = 0
     while index < len(args):
         for option in options:
-            value, after = _value(args, index, option)
+            value, after = runners._value(args, index, option)
             if value is not None:
-                out += _script(cmd, value)
+                out += runners._script(cmd, value)
                 index = after
                 break
         else:
@@ -131,12 +131,12 @@ def _git_config(cmd: SimpleCommand, key: str, value: str, planted: bool) -> list
     how = "stores" if planted else "sets"
     if glob_any(lowered, _GIT_ASK_KEYS):
         return [
-            _ask(cmd, "git.config_command", "git.config_hooks",
+            runners._ask(cmd, "git.config_command", "git.config_hooks",
                  f"{how} git's {key} to {show(value)}: git loads hooks or configuration from there")
         ]  # fmt: skip
     if glob_any(lowered, _GIT_PROTOCOL_KEYS) and value.lower() == "always":
         return [
-            _ask(cmd, "git.config_command", "git.config_protocol",
+            runners._ask(cmd, "git.config_command", "git.config_protocol",
                  f"{how} {key}=always: an ext:: remote URL runs any command")
         ]  # fmt: skip
     command: str | None = None
@@ -149,10 +149,10 @@ def _git_config(cmd: SimpleCommand, key: str, value: str, planted: bool) -> list
             command = None  # `store`, `cache`, `osxkeychain`: git's own helpers
     if command is None:
         return []
-    out = _script(cmd, command)
+    out = runners._script(cmd, command)
     if planted and (not lowered.startswith("alias.") or value.startswith("!")):
         out.append(
-            _ask(cmd, "git.config_command", "git.config_plant",
+            runners._ask(cmd, "git.config_command", "git.config_plant",
                  f"stores a command in git's {key} ({show(value)}); git runs it later, unseen")
         )  # fmt: skip
     return out

@@ -19,7 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from interlock.analyzers import DYN, Scope, SimpleCommand, is_dynamic, runner_clients, show
+# runner_git and commands import this module too: their names are read at call time.
+from interlock.analyzers import (
+    DYN,
+    Scope,
+    SimpleCommand,
+    commands,
+    is_dynamic,
+    runner_clients,
+    runner_git,
+    shell,
+    show,
+)
 from interlock.decisions import Finding, Verdict
 
 __all__ = ["embedded", "handled"]
@@ -28,13 +39,10 @@ Analyze = Callable[[SimpleCommand], list[Finding]]
 
 
 def _script(cmd: SimpleCommand, text: str, scope: Scope | None = None) -> list[Finding]:
-    from interlock.analyzers.commands import opaque
-    from interlock.analyzers.shell import analyze_nested
-
     where = scope or cmd.scope
     if is_dynamic(text) and not text.replace(DYN, "").strip():
-        return [opaque(cmd, f"{cmd.name} runs a command only known at run time")]
-    return analyze_nested(text.replace(DYN, "__unknown__"), where, where.cwd)
+        return [commands.opaque(cmd, f"{cmd.name} runs a command only known at run time")]
+    return shell.analyze_nested(text.replace(DYN, "__unknown__"), where, where.cwd)
 
 
 def _ask(cmd: SimpleCommand, operation: str, rule: str, summary: str) -> Finding:
@@ -66,8 +74,6 @@ def embedded(cmd: SimpleCommand, analyze: Analyze) -> list[Finding]:
     """Findings for commands hidden in the options of ``cmd``'s program."""
     name = cmd.name
     if name == "git":
-        from interlock.analyzers import runner_git
-
         return runner_git.git(cmd, analyze)
     if name in ("tar", "gtar", "bsdtar"):
         return _tar(cmd)

@@ -22,13 +22,13 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import lru_cache
 
 from tree_sitter import Language, Node, Parser, Tree
 
-from interlock.analyzers import DYN, Scope, SimpleCommand, encode, tools, unknown
-from interlock.analyzers.commands import INTERPRETERS, SHELLS, analyze_command
+# commands imports this module too: each reads the other's names at call time, not import time.
+from interlock.analyzers import DYN, Scope, SimpleCommand, commands, encode, tools, unknown
 from interlock.config import MAX_INPUT_BYTES
 from interlock.decisions import Finding
 from interlock.paths import resolve
@@ -116,7 +116,7 @@ def analyze(
     findings.extend(walker.findings)
     for simple in walker.commands:
         try:
-            findings.extend(analyze_command(simple))
+            findings.extend(commands.analyze_command(simple))
         except RecursionError:
             findings.append(unparsed(simple.text, _TOO_DEEP))
     return findings
@@ -150,27 +150,33 @@ def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-@dataclass
 class _State:
-    """What the walk knows at a point of the script; copied into subshells."""
+    """What the walk knows at a point of the script; copied into subshells.
 
-    cwd: str | None
-    variables: dict[str, str]
-    stdin: str | None = None
-    stdin_unknown: bool = False
-    files: dict[str, str] = field(default_factory=dict)
-    """Files this script wrote with known content, by absolute path."""
+    A plain class with slots, not a dataclass: the walk makes one per subshell and pipeline
+    element, and reads its fields at every word."""
+
+    __slots__ = ("cwd", "files", "stdin", "stdin_unknown", "variables")
+
+    def __init__(
+        self,
+        cwd: str | None,
+        variables: dict[str, str],
+        stdin: str | None = None,
+        stdin_unknown: bool = False,
+        files: dict[str, str] | None = None,
+    ) -> None:
+        self.cwd = cwd
+        self.variables = variables
+        self.stdin = stdin
+        self.stdin_unknown = stdin_unknown
+        self.files: dict[str, str] = {} if files is None else files
+        """Files this script wrote with known content, by absolute path."""
 
     def fork(self) -> _State:
         # Standard input goes with it: `curl … | (sh)` and `curl … | echo "$(sh)"` read the
         # pipe as surely as `curl … | sh` (a subshell allowed what the plain form asked).
-        return _State(
-            cwd=self.cwd,
-            variables=dict(self.variables),
-            stdin=self.stdin,
-            stdin_unknown=self.stdin_unknown,
-            files=self.files,
-        )
+        return _State(self.cwd, dict(self.variables), self.stdin, self.stdin_unknown, self.files)
 
 
 # Node types whose children are walked in order, sharing state (cd and assignments carry on).
@@ -215,24 +221,41 @@ _UNKNOWN_LINE = "$__interlock_unknown_content__\n"
 """Stands for script text that cannot be known: a command named by an unset variable asks."""
 
 
-@dataclass
 class _Walker:
-    scope: Scope
-    source: bytes
-    parsed_clean: bool = False
-    """The tree has no error: each nested node is then wider than the one it is in (see
-    :meth:`_no_substitutions`)."""
-    commands: list[SimpleCommand] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    nesting: int = 0
-    too_deep: bool = False
-    loop_walks: int = MAX_LOOP_WALKS
-    assigned: dict[str, int] = field(default_factory=dict)
-    """How often each variable was set anywhere in the script: a ``trap`` body sees a variable
-    only if nothing set it after the trap was."""
-    functions: dict[str, tuple[frozenset[str], bool]] = field(default_factory=dict)
-    """Functions defined in the script: the variables their bodies set, and whether they cd."""
-    traps: list[tuple[int, dict[str, int]]] = field(default_factory=list)
+    """One walk over one parsed string: the commands found, the findings made on the way."""
+
+    __slots__ = (
+        "assigned",
+        "commands",
+        "findings",
+        "functions",
+        "loop_walks",
+        "nesting",
+        "parsed_clean",
+        "scope",
+        "source",
+        "too_deep",
+        "traps",
+    )
+
+    def __init__(self, scope: Scope, source: bytes, parsed_clean: bool = False) -> None:
+        self.scope = scope
+        self.source = source
+        self.parsed_clean = parsed_clean
+        """The tree has no error: each nested node is then wider than the one it is in (see
+        :meth:`_no_substitutions`)."""
+        self.commands: list[SimpleCommand] = []
+        self.findings: list[Finding] = []
+        self.nesting = 0
+        self.too_deep = False
+        self.loop_walks = MAX_LOOP_WALKS
+        self.assigned: dict[str, int] = {}
+        """How often each variable was set anywhere in the script: a ``trap`` body sees a
+        variable only if nothing set it after the trap was."""
+        self.functions: dict[str, tuple[frozenset[str], bool]] = {}
+        """Functions defined in the script: the variables their bodies set, and whether they
+        cd."""
+        self.traps: list[tuple[int, dict[str, int]]] = []
 
     # -- traversal -----------------------------------------------------------------------
 
@@ -249,7 +272,9 @@ class _Walker:
         return False
 
     def visit(self, node: Node, state: _State) -> None:
-        if not self._enter(node):
+        if self.nesting < MAX_NESTING:  # _enter(), written out: this runs for every node
+            self.nesting += 1
+        elif not self._enter(node):
             return
         try:
             handler = _HANDLERS.get(node.type)
@@ -480,68 +505,54 @@ class _Walker:
 
     def _pipeline(self, node: Node, state: _State) -> None:
         producer: Node | None = None
+        said: _Words | None = None
+        """The producer's name and words, read once for the three questions asked of it."""
         incoming: str | None = state.stdin
         decoded = False
         for child in node.named_children:
             # Every element of a pipeline runs in its own subshell.
             element = state.fork()
+            words: _Words | None = None
             if producer is not None:
-                decoded = decoded or self._is_decoder(producer, state)
-                incoming = self._output_of(producer, state, incoming)
+                said = said or self._words_of(producer, state)
+                decoded = decoded or _is_decoder(said)
+                incoming = self._output_of(producer, said, incoming)
                 element.stdin, element.stdin_unknown = incoming, incoming is None
-                if decoded and self._runs_code(child, state):
-                    # Encoding a command to hide it from review is a reason to ask, whatever
-                    # it decodes to (issue #2: decoded base64/hex fed to a shell).
-                    self.findings.append(
-                        unknown(
-                            "decodes hidden text and runs it as code",
-                            rule="shell.decode_to_shell",
-                            operation="shell.obfuscated",
-                            evidence=_short(self.text(node)),
+                if decoded:
+                    words = self._words_of(child, state)
+                    if _runs_code(words):
+                        # Encoding a command to hide it from review is a reason to ask,
+                        # whatever it decodes to (issue #2: decoded base64/hex fed to a shell).
+                        self.findings.append(
+                            unknown(
+                                "decodes hidden text and runs it as code",
+                                rule="shell.decode_to_shell",
+                                operation="shell.obfuscated",
+                                evidence=_short(self.text(node)),
+                            )
                         )
-                    )
             self.visit(child, element)
-            producer = child
+            producer, said = child, words
 
-    def _name_of(self, node: Node, state: _State) -> tuple[str, list[str]]:
+    def _words_of(self, node: Node, state: _State) -> _Words:
+        """A pipeline element's program name as written and its arguments, one string per
+        argument (no splitting): ("", []) for anything but a simple command. Read with the
+        pipeline's state, which running an element (in its own subshell) does not change."""
         command = node.child_by_field_name("body") if node.type == "redirected_statement" else node
         if command is None or command.type != "command":
-            return "", []
+            return _NOT_A_COMMAND
         name_node = command.child_by_field_name("name")
         name = self.word(name_node, state) if name_node is not None else ""
-        return name.rsplit("/", 1)[-1], [self.word(w, state) for w in _argument_nodes(command)]
+        return name, [self.word(w, state) for w in _argument_nodes(command)], True
 
-    def _is_decoder(self, node: Node, state: _State) -> bool:
-        name, argv = self._name_of(node, state)
-        return (
-            (name == "base64" and any(a in ("-d", "--decode", "-D") for a in argv))
-            or (name == "xxd" and "-r" in argv)
-            or name in ("openssl", "gunzip", "zcat", "uudecode", "rev", "tr")
-            # `echo -e '\x72\x6d -rf /'`: letters spelled as escapes hide a command as base64 does
-            or (name in ("echo", "printf") and any(_has_code_escape(a) for a in argv))
-        )
-
-    def _runs_code(self, node: Node, state: _State) -> bool:
-        name, _ = self._name_of(node, state)
-        return (
-            name in SHELLS
-            or name.rstrip("0123456789.") in INTERPRETERS
-            or name in ("eval", "source", ".", "xargs")
-        )
-
-    def _output_of(self, node: Node, state: _State, incoming: str | None) -> str | None:
+    def _output_of(self, node: Node, said: _Words, incoming: str | None) -> str | None:
         """What a pipeline element writes, when it can be known without running it.
 
         ``echo``/``printf`` of literals, ``cat <<EOF``, and decoders of known input
         (``echo cm0gLXJmIC8K | base64 -d | sh`` is judged as ``rm -rf /``).
         """
-        command = node.child_by_field_name("body") if node.type == "redirected_statement" else node
-        if command is None or command.type != "command":
-            return None
-        argv = [self.word(w, state) for w in _argument_nodes(command)]
-        name_node = command.child_by_field_name("name")
-        name = self.word(name_node, state) if name_node is not None else ""
-        if any(DYN in a for a in argv) or DYN in name:
+        name, argv, command = said
+        if not command or any(DYN in a for a in argv) or DYN in name:
             return None
         if name == "echo":
             return _echo(argv)
@@ -822,6 +833,32 @@ _HANDLERS: dict[str, _Handler] = {
 }
 """What :meth:`_Walker.visit` does with each node type; any other type is searched for
 ``$(…)`` and ``<(…)`` (:meth:`_Walker._substitutions`)."""
+
+
+_Words = tuple[str, list[str], bool]
+"""A pipeline element as :meth:`_Walker._words_of` reads it: name, arguments, and whether it is
+a simple command at all."""
+_NOT_A_COMMAND: _Words = ("", [], False)
+
+
+def _is_decoder(said: _Words) -> bool:
+    name, argv = said[0].rsplit("/", 1)[-1], said[1]
+    return (
+        (name == "base64" and any(a in ("-d", "--decode", "-D") for a in argv))
+        or (name == "xxd" and "-r" in argv)
+        or name in ("openssl", "gunzip", "zcat", "uudecode", "rev", "tr")
+        # `echo -e '\x72\x6d -rf /'`: letters spelled as escapes hide a command as base64 does
+        or (name in ("echo", "printf") and any(_has_code_escape(a) for a in argv))
+    )
+
+
+def _runs_code(said: _Words) -> bool:
+    name = said[0].rsplit("/", 1)[-1]
+    return (
+        name in commands.SHELLS
+        or name.rstrip("0123456789.") in commands.INTERPRETERS
+        or name in ("eval", "source", ".", "xargs")
+    )
 
 
 def analyze_nested(
