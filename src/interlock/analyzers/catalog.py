@@ -55,8 +55,10 @@ def match(cmd: SimpleCommand, catalog: Source | None = None) -> list[Finding]:
     that the command needs raises ConfigError, which the hook turns into a deny.
     """
     source = catalog or hot()
-    if not cmd.argv or is_dynamic(cmd.argv[0]):
+    if not cmd.argv or is_dynamic(cmd.argv[0]) or not source.knows(cmd.name):
         return []
     found = rule_findings(cmd, source) + launched(cmd, source)
+    if len(found) < 2:
+        return found
     unique = {(f.rule, f.targets, f.summary): f for f in found}  # one finding per effect
     return list(unique.values())

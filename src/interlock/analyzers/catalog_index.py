@@ -56,6 +56,7 @@ class LazyCatalog:
     tools: dict[str, Tool] = field(default_factory=dict)
     parsed: dict[tuple[str, int], Rule] = field(default_factory=dict)
     any_globbed: Callable[[str], bool] | None = None
+    any_name: Callable[[str], bool] | None = None
     named_tools: dict[str, tuple[Tool, ...]] = field(default_factory=dict)
     """tools_for() of the names the catalogs spell out, once each (a bounded set)."""
     rule_indexes: dict[str, _FirstWords] = field(default_factory=dict)
@@ -112,6 +113,15 @@ class LazyCatalog:
             raw = read_toml(block, where).get("tools", {})
             self.tools[tool_id] = read_tool(tool_id, raw.get(tool_id), where)
         return self.tools[tool_id]
+
+    def knows(self, name: str) -> bool:
+        """Whether any tool or launcher has this name, from the names alone (nothing parsed):
+        false for most programs a command runs, and then no catalog rule can match."""
+        if self.any_name is None:
+            tools = (*self.by_name, *(pattern for pattern, _ in self.globbed))
+            launchers = (n for _, _, names in self.launcher_blocks for n in names.split())
+            self.any_name = matcher((*tools, *launchers))
+        return self.any_name(name)
 
     def tools_for(self, name: str) -> tuple[Tool, ...]:
         known = self.named_tools.get(name)

@@ -158,6 +158,9 @@ class Catalog:
     def launchers_for(self, name: str) -> tuple[Launcher, ...]:
         return tuple(x for x in self.launchers if glob_any(name, x.names))
 
+    def knows(self, name: str) -> bool:
+        return bool(self.tools_for(name) or self.launchers_for(name))
+
 
 class Source(Protocol):
     """What the matcher needs: the full :class:`Catalog` or the hot path's :class:`LazyCatalog`."""
@@ -165,6 +168,9 @@ class Source(Protocol):
     def tools_for(self, name: str) -> tuple[Tool, ...]: ...
     def rules_for(self, tool: str, first: str | None = None) -> tuple[Rule, ...]: ...
     def launchers_for(self, name: str) -> tuple[Launcher, ...]: ...
+    def knows(self, name: str) -> bool:
+        """Whether any tool or launcher has this name: without one, nothing matches."""
+        ...
 
 
 def glob_any(word: str, patterns: tuple[str, ...], ignore_case: bool = False) -> bool:

@@ -19,6 +19,8 @@ _SQL_CLIENTS = {
     "litecli": "sqlite", "usql": "postgres", "clickhouse-client": "mysql",
 }  # fmt: skip
 _HTTP_CLIENTS = frozenset({"curl", "wget", "http", "https", "xh", "xhs", "curlie"})
+NAMES = frozenset({*_SQL_CLIENTS, *_HTTP_CLIENTS})
+"""The programs :func:`analyze` answers for; it returns None for any other."""
 
 # How each database client reads its options, and where it connects: sql_clients.
 

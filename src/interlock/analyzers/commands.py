@@ -81,35 +81,44 @@ STDIN_NAMES = ("/dev/stdin", "/proc/self/fd/0", "/dev/fd/0", "-")
 
 
 def analyze_command(cmd: SimpleCommand) -> list[Finding]:
-    if not cmd.argv:
+    argv = cmd.argv
+    if not argv:
         return []
     if cmd.scope.depth > 8:
         return [shell.unparsed(cmd.text, "wrappers nested too deep")]
     # `INTERLOCK_CONFIG=/tmp/x.toml cmd` moves the guard: ask. An unwrapped command carries its
     # wrappers' assignments too; those were judged once, by the outermost command or _follow.
-    guard = [] if cmd.via else _guard_variables(cmd.assignments, cmd)
-    if is_dynamic(cmd.argv[0]):
+    guard = _guard_variables(cmd.assignments, cmd) if cmd.assignments and not cmd.via else []
+    if DYN in argv[0]:
         return [*guard, _dynamic_name(cmd)]
+    # Each module below answers only for the names it lists (prompts.PROMPTED, runners.EMBEDDING,
+    # clients.NAMES, ...): most commands are none of them, and asking each cost a call.
+    name = cmd.name
     # `yes | terraform apply` is `terraform apply -auto-approve`: the input answers the prompt.
-    answered = prompts.answered(cmd)
-    if answered is not None:
-        return guard + prompts.explain(analyze_command(answered))
-
+    if name in prompts.PROMPTED:
+        answered = prompts.answered(cmd)
+        if answered is not None:
+            return guard + prompts.explain(analyze_command(answered))
     # Options that run a command (`git -c core.sshCommand=…`, `ssh -o ProxyCommand=…`) are
     # judged on top of whatever the program itself does.
-    return guard + runners.embedded(cmd, analyze_command) + _analyze(cmd)
+    if name in runners.EMBEDDING:
+        guard = guard + runners.embedded(cmd, analyze_command)
+    found = _analyze(cmd)
+    return guard + found if guard else found
 
 
 def _analyze(cmd: SimpleCommand) -> list[Finding]:
     name = cmd.name
-    written = _written_script(cmd, cmd.argv[0])
-    if written is not None:
-        return shell.analyze_nested(written, cmd.scope, cmd.scope.cwd)
+    if cmd.scripts:
+        written = _written_script(cmd, cmd.argv[0])
+        if written is not None:
+            return shell.analyze_nested(written, cmd.scope, cmd.scope.cwd)
     if name in ("alias", "trap"):
         return _deferred_code(cmd)
-    unwrapped = wrap.unwrap(cmd)
-    if unwrapped is not None:
-        return _follow(unwrapped, cmd)
+    if name in wrap.SPECS:
+        unwrapped = wrap.unwrap(cmd)
+        if unwrapped is not None:
+            return _follow(unwrapped, cmd)
     base = _program(name)
     if base in SHELLS or name in ("eval", "source", "."):
         return _shell(cmd)
@@ -119,12 +128,14 @@ def _analyze(cmd: SimpleCommand) -> list[Finding]:
         return _awk(cmd)
     if name == "find":
         return find.analyze(cmd, analyze_command)
-    handled = clients.analyze(cmd)
-    if handled is not None:
-        return handled
-    ran = runners.handled(cmd, analyze_command)
-    if ran is not None:
-        return ran + catalog.match(cmd)  # `crontab -r` is still the catalog's
+    if name in clients.NAMES:
+        handled = clients.analyze(cmd)
+        if handled is not None:
+            return handled
+    if name in runners.HANDLING:
+        ran = runners.handled(cmd, analyze_command)
+        if ran is not None:
+            return ran + catalog.match(cmd)  # `crontab -r` is still the catalog's
     return catalog.match(cmd) + _unknown_program(cmd)
 
 
@@ -232,8 +243,7 @@ def _unknown_program(cmd: SimpleCommand) -> list[Finding]:
     name = cmd.name
     if name in _DATA_PROGRAMS or not cmd.argv[1:]:
         return []
-    source = catalog.hot()
-    if source.tools_for(name) or source.launchers_for(name):
+    if catalog.hot().knows(name):
         return []
     args = cmd.argv[1:]
     found: list[Finding] = []

@@ -43,6 +43,8 @@ PROMPTS = (
     Prompt(("git",), ("clean",), interactive=("-i", "--interactive"), yes=False),
 )
 _BY_NAME = {name: prompt for prompt in PROMPTS for name in prompt.names}
+PROMPTED = frozenset(_BY_NAME)
+"""The programs :func:`answered` may rewrite; it returns None for any other."""
 
 
 def fed(cmd: SimpleCommand, yes: bool = True) -> bool:

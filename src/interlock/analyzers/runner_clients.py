@@ -13,7 +13,11 @@ import json
 from interlock.analyzers import SimpleCommand, is_dynamic
 from interlock.decisions import Finding
 
-__all__ = ["handled"]
+__all__ = ["HANDLING", "handled"]
+
+
+HANDLING = frozenset({"sqlcmd", "cqlsh", "gh"})
+"""The programs :func:`handled` may answer for; it returns None for any other."""
 
 
 def handled(cmd: SimpleCommand) -> list[Finding] | None:

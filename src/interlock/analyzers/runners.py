@@ -71,25 +71,11 @@ def _value(args: tuple[str, ...], index: int, option: str) -> tuple[str | None, 
 
 
 def embedded(cmd: SimpleCommand, analyze: Analyze) -> list[Finding]:
-    """Findings for commands hidden in the options of ``cmd``'s program."""
-    name = cmd.name
-    if name == "git":
+    """Findings for commands hidden in the options of ``cmd``'s program (:data:`EMBEDDING`)."""
+    if cmd.name == "git":
         return runner_git.git(cmd, analyze)
-    if name in ("tar", "gtar", "bsdtar"):
-        return _tar(cmd)
-    if name in _VIMS:
-        return _vim(cmd)
-    if name in ("sed", "gsed"):
-        return _sed(cmd)
-    if name == "rsync":
-        return _rsync(cmd)
-    if name in ("ssh", "scp", "sftp"):
-        return _ssh_options(cmd)
-    if name == "find":
-        return _find_writes(cmd)
-    if name in ("docker", "podman", "nerdctl"):
-        return _mounts(cmd)
-    return []
+    reader = _EMBEDDED.get(cmd.name)
+    return [] if reader is None else reader(cmd)
 
 
 _MOUNT_ASK = ("ROOT", "HOME", "SYSTEM", "CREDENTIAL", "DEVICE", "GUARD")
@@ -439,19 +425,12 @@ def _find_writes(cmd: SimpleCommand) -> list[Finding]:
 
 
 def handled(cmd: SimpleCommand, analyze: Analyze) -> list[Finding] | None:
-    """Findings for programs that run or schedule commands, or None for any other program."""
-    name = cmd.name
-    if name == "tmux":
-        return _tmux(cmd)
-    if name == "screen":
+    """Findings for programs that run or schedule commands, or None for any other program
+    (always None for a name outside :data:`HANDLING`)."""
+    if cmd.name == "screen":
         return _screen(cmd, analyze)
-    if name in ("at", "batch"):
-        return _at(cmd)
-    if name == "crontab":
-        return _crontab(cmd)
-    if name == "ansible":
-        return _ansible(cmd)
-    return runner_clients.handled(cmd)
+    runner = _HANDLED.get(cmd.name)
+    return runner_clients.handled(cmd) if runner is None else runner(cmd)
 
 
 _TMUX_VALUES = frozenset(
@@ -706,3 +685,28 @@ def _ansible(cmd: SimpleCommand) -> list[Finding]:
             )
         ]
     return []
+
+
+# The dispatch tables, after the readers they name. The name sets let a caller skip the call for
+# the many programs that are none of these (issue #2 item 9: a call per check per command).
+_EMBEDDED: dict[str, Callable[[SimpleCommand], list[Finding]]] = {
+    **dict.fromkeys(("tar", "gtar", "bsdtar"), _tar),
+    **dict.fromkeys(_VIMS, _vim),
+    **dict.fromkeys(("sed", "gsed"), _sed),
+    "rsync": _rsync,
+    **dict.fromkeys(("ssh", "scp", "sftp"), _ssh_options),
+    "find": _find_writes,
+    **dict.fromkeys(("docker", "podman", "nerdctl"), _mounts),
+}
+EMBEDDING = frozenset({"git", *_EMBEDDED})
+"""The programs :func:`embedded` reads; it finds nothing in any other."""
+
+_HANDLED: dict[str, Callable[[SimpleCommand], list[Finding]]] = {
+    "tmux": _tmux,
+    "at": _at,
+    "batch": _at,
+    "crontab": _crontab,
+    "ansible": _ansible,
+}
+HANDLING = frozenset({"screen", *_HANDLED, *runner_clients.HANDLING})
+"""The programs :func:`handled` may answer for; it returns None for any other."""

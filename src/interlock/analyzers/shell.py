@@ -209,6 +209,8 @@ _SETS_VARIABLES = frozenset({"read", "mapfile", "readarray", "getopts", "let", "
 _MAY_SHARE = frozenset({"eval", "trap", "builtin", "command"})
 """First words :func:`_shares_variables` can say yes to."""
 _MOVES = frozenset({"cd", "pushd", "popd"})
+_WORDS = frozenset({"name", "argument"})
+"""The fields of a command node that hold its words."""
 
 
 def _shares_variables(argv: list[str]) -> bool:
@@ -272,12 +274,14 @@ class _Walker:
         return False
 
     def visit(self, node: Node, state: _State) -> None:
+        handler = _HANDLERS.get(node.type)
         if self.nesting < MAX_NESTING:  # _enter(), written out: this runs for every node
+            if handler is _Walker._skip:
+                return  # a comment: entering and leaving its level would change nothing
             self.nesting += 1
         elif not self._enter(node):
             return
         try:
-            handler = _HANDLERS.get(node.type)
             if handler is None:
                 self._substitutions(node, state)
             else:
@@ -291,9 +295,6 @@ class _Walker:
     def _heredoc_body(self, node: Node, state: _State) -> None:
         if node.named_children:
             self._substitutions(node, state)
-
-    def _plain_command(self, node: Node, state: _State) -> None:
-        self._command(node, state, redirects=[])
 
     def _forked(self, node: Node, state: _State) -> None:
         self._children(node, state.fork())
@@ -570,16 +571,17 @@ class _Walker:
                     return body
         return None
 
-    def _command(self, node: Node, state: _State, redirects: list[Node]) -> None:
+    def _command(self, node: Node, state: _State, redirects: list[Node] | None = None) -> None:
         if not self._no_substitutions(node):
             self._substitutions(node, state)
+        if redirects is None:
+            redirects = []
         assignments: list[tuple[str, str]] = []
         argv: list[str] = []
         stdin, stdin_unknown = state.stdin, state.stdin_unknown
         # Field names by index: looking each child up again made `echo a a a …` quadratic
         # (40 KB took 11 s; red-team).
         for index, child in enumerate(node.children):
-            field_name = node.field_name_for_child(index)
             kind = child.type
             if kind == "variable_assignment":
                 name_node = child.child_by_field_name("name")
@@ -589,8 +591,15 @@ class _Walker:
                     assignments.append((self.text(name_node), value))
             elif kind in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
                 redirects.append(child)
-            elif field_name in ("name", "argument") or kind == "command_name":
-                argv.extend(self.words(child, state))
+            elif kind == "command_name" or node.field_name_for_child(index) in _WORDS:
+                if kind == "word":  # most arguments: words() written out
+                    word = _unescape(self.text(child))
+                    if "{" in word and "," in word:
+                        argv.extend(_brace_expand(word))
+                    else:
+                        argv.append(word)
+                else:
+                    argv.extend(self.words(child, state))
         if sum(map(len, argv)) > 4 * MAX_VALUE:
             # `echo $a $a $a …` with a long $a: judge what fits, the rest is unknown.
             argv = _within(argv, 4 * MAX_VALUE)
@@ -821,7 +830,7 @@ _HANDLERS: dict[str, _Handler] = {
     "comment": _Walker._skip,
     "heredoc_body": _Walker._heredoc_body,
     "list": _Walker._list,
-    "command": _Walker._plain_command,
+    "command": _Walker._command,
     "redirected_statement": _Walker._redirected,
     "pipeline": _Walker._pipeline,
     "variable_assignment": _Walker._assignment,
