@@ -430,6 +430,11 @@ class _Relay(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         sent = 0
+        # With a Content-Length the last chunk is known when it arrives and ends the body
+        # itself: one write fewer for most replies (a socket write is a system call).
+        length = self.upstream.headers.get("content-length", "")
+        expected = int(length) if length.isdigit() else None
+        finished = False
         try:
             await send(
                 {
@@ -440,8 +445,10 @@ class _Relay(Response):
             )
             async for chunk in forward.relay(self.upstream, self.scrubber):
                 sent += len(chunk)
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+                finished = sent == expected
+                await send({"type": "http.response.body", "body": chunk, "more_body": not finished})
+            if not finished:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await self.upstream.aclose()
             await self.done(sent)
