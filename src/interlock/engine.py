@@ -107,8 +107,8 @@ def decide(action: Action, policy: Policy) -> Decision:
     findings = tuple(analyze(action, policy))
     if not findings:
         return Decision(_ALLOW, (), (), action.digest(), policy.revision)
-    reasons = tuple(judge(f, action, policy) for f in findings)
-    verdict = Verdict.strictest(*(r.verdict for r in reasons))
+    reasons = [judge(f, action, policy) for f in findings]
+    verdict = Verdict.strictest(*[r.verdict for r in reasons])
     # The strictest reasons first, so a reader sees why before the rest.
     ordered = tuple(sorted(reasons, key=lambda r: -r.verdict.rank))
     return Decision(

@@ -72,23 +72,24 @@ def environment(
             named.append((tool.kind_of(name), value))
     pairs = dict(cmd.assignments)
     for word in positionals:  # `rake db:drop RAILS_ENV=production`
-        key, equals, value = word.partition("=")
-        if equals:
+        if "=" in word:
+            key, _, value = word.partition("=")
             pairs[key] = value
-    given = {kind for kind, _ in named}
-    for var in tool.env_vars:
-        value = pairs.get(var)
-        if value is None and here and remote and tool.kind_of(var) not in given:
-            value = process_value(var)
-        if value is not None:
-            named.append((tool.kind_of(var), value))
+    if tool.env_vars:
+        given = {kind for kind, _ in named}
+        for var in tool.env_vars:
+            value = pairs.get(var)
+            if value is None and here and remote and tool.kind_of(var) not in given:
+                value = process_value(var)
+            if value is not None:
+                named.append((tool.kind_of(var), value))
     for var in tool.endpoint_vars:
         value = pairs.get(var)
         if value is None and here:
             value = process_value(var)
         if value:
             endpoints.append((tool.kind_of(var, "host"), value))
-    if tool.kubeconfig and "kube_context" not in {kind for kind, _ in named}:
+    if tool.kubeconfig and all(kind != "kube_context" for kind, _ in named):
         context = _kube_context(cmd, options, pairs, here)
         if context is not None:
             named.append(("kube_context", context))
@@ -98,12 +99,21 @@ def environment(
         else:
             remote = True  # a database URL is looked up whole: its host and its name decide
             named.append((kind, value if kind == "database" else _endpoint_name(value)))
-    local = local or any(
-        glob_any(value, tool.local_contexts) for kind, value in named if kind == "kube_context"
-    )
-    found = [e for e in (place(policy, kind, value) for kind, value in named) if e]
+    if not local and tool.local_contexts:
+        local = any(
+            glob_any(value, tool.local_contexts) for kind, value in named if kind == "kube_context"
+        )
+    # Loops rather than nested comprehensions: this runs for every catalog finding.
+    found: list[str] = []
+    for kind, value in named:
+        placed = place(policy, kind, value)
+        if placed:
+            found.append(placed)
     if tool.env_from_targets:
-        found += [e for e in (_target(policy, t) for t in targets) if e]
+        for target in targets:
+            placed = _target(policy, target)
+            if placed:
+                found.append(placed)
     for placed in found:
         if policy.is_production(placed):
             return placed

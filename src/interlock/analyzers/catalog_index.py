@@ -240,6 +240,8 @@ class _FirstWords:
         """What decides the selection: ``first`` when the index lists it, and the globs it
         matches."""
         word = first if first in self.by_word else ""
+        if not self.globbed:
+            return word, ()
         return word, tuple(index for index, test in self.globbed if test(first))
 
     def blocks(self, key: tuple[str, tuple[int, ...]]) -> list[int]:

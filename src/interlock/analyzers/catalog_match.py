@@ -92,16 +92,15 @@ def parse_args(args: tuple[str, ...], tool: Tool) -> Parsed:
 def _option_values(parsed: Parsed, names: tuple[str, ...], tool: Tool) -> list[str | None]:
     """Values of every occurrence of any of ``names`` (None for a flag)."""
     found: list[str | None] = []
+    abbreviations = tool.abbreviations
     for option, value in parsed.options:
-        for name in names:
-            if option == name or (
-                tool.abbreviations
-                and len(option) >= 5
-                and option.startswith("--")
-                and name.startswith(option)
-            ):
-                found.append(value)
-                break
+        if option in names or (
+            abbreviations
+            and len(option) >= 5
+            and option.startswith("--")
+            and any(name.startswith(option) for name in names)
+        ):
+            found.append(value)
     return found
 
 
@@ -196,7 +195,11 @@ def _finding(
     rule: Rule, tool: Tool, parsed: Parsed, rest: tuple[str, ...], cmd: SimpleCommand
 ) -> Finding | None:
     place = ""
-    option_targets = [v for v in _option_values(parsed, rule.target_options, tool) if v is not None]
+    option_targets = (
+        [v for v in _option_values(parsed, rule.target_options, tool) if v is not None]
+        if rule.target_options
+        else []
+    )
     if rule.targets in ("credentials", "credential_sources"):
         words = [*(rest[:-1] if rule.targets == "credential_sources" else rest), *option_targets]
         targets = [

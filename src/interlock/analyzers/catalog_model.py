@@ -85,7 +85,7 @@ class Rule:
     counter_examples: tuple[str, ...] = ()
     source: str = ""
 
-    @property
+    @functools.cached_property
     def fixed_verdict(self) -> Verdict:
         return Verdict.DENY if self.verdict == "deny" else Verdict.ASK
 

@@ -97,22 +97,24 @@ def analyze(
     in the shell that set them)."""
     findings: list[Finding] = []
     data = encode(command)
-    if len(data) > min(MAX_INPUT_BYTES, MAX_COMMAND_BYTES):
+    if len(data) > _MAX_BYTES:
         return [unparsed(command, "the command is over 256 KB, too large to analyse")]
     if scope.depth > MAX_DEPTH:
         return [unparsed(command, f"wrappers nested more than {MAX_DEPTH} deep")]
     tree = _parse(data)
-    if tree.root_node.has_error:
+    root = tree.root_node
+    if root.has_error:
         findings.append(unparsed(command, "the shell parser could not read it: " + _error_at(tree)))
-    walker = _Walker(scope, data, parsed_clean=not tree.root_node.has_error)
+    walker = _Walker(scope, data, parsed_clean=not root.has_error)
     # Each level has its own bound (MAX_NESTING, MAX_DEPTH, wrappers), but the bounds multiply:
     # 8 nested `bash -c`, each behind 60 `sudo`, still overflowed the stack. What overflows is
     # unreadable (ask), and the findings already made are kept.
     try:
-        walker.visit(tree.root_node, _State(cwd=scope.cwd, variables=dict(variables)))
+        walker.visit(root, _State(scope.cwd, dict(variables)))
     except RecursionError:
         walker.findings.append(unparsed(command, _TOO_DEEP))
-    walker.settle_traps()
+    if walker.traps:
+        walker.settle_traps()
     findings.extend(walker.findings)
     for simple in walker.commands:
         try:
@@ -123,6 +125,7 @@ def analyze(
 
 
 _TOO_DEEP = "nesting too deep to analyse"
+_MAX_BYTES = min(MAX_INPUT_BYTES, MAX_COMMAND_BYTES)
 
 
 def unparsed(text: str, why: str) -> Finding:
@@ -593,7 +596,11 @@ class _Walker:
                 redirects.append(child)
             elif kind == "command_name" or node.field_name_for_child(index) in _WORDS:
                 if kind == "word":  # most arguments: words() written out
-                    word = _unescape(self.text(child))
+                    word = self.source[child.start_byte : child.end_byte].decode(
+                        "utf-8", "surrogateescape"
+                    )
+                    if "\\" in word:
+                        word = _unescape(word)
                     if "{" in word and "," in word:
                         argv.extend(_brace_expand(word))
                     else:
