@@ -110,11 +110,9 @@ def decide(action: Action, policy: Policy) -> Decision:
     reasons = [judge(f, action, policy) for f in findings]
     verdict = Verdict.strictest(*[r.verdict for r in reasons])
     # The strictest reasons first, so a reader sees why before the rest.
-    ordered = tuple(sorted(reasons, key=lambda r: -r.verdict.rank))
-    return Decision(
-        verdict=verdict,
-        reasons=ordered,
-        findings=findings,
-        action_digest=action.digest(),
-        policy_revision=policy.revision,
-    )
+    ordered = tuple(sorted(reasons, key=_strictest_first))
+    return Decision(verdict, ordered, findings, action.digest(), policy.revision)
+
+
+def _strictest_first(reason: Reason) -> int:
+    return -reason.verdict.rank

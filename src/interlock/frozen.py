@@ -14,9 +14,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, TypeVar
 
-__all__ = ["quick_init"]
+__all__ = ["quick_init", "replace"]
 
 T = TypeVar("T")
+
+_INIT_FIELDS: dict[type, tuple[str, ...]] = {}
+"""The ``__init__`` parameters of each class :func:`quick_init` rewrote, for :func:`replace`."""
 
 
 class _Factory:
@@ -78,4 +81,21 @@ def quick_init(cls: type[T]) -> type[T]:
     init.__annotations__["return"] = None
     init.__doc__ = cls.__init__.__doc__
     cls.__init__ = init  # type: ignore[method-assign]
+    _INIT_FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.init)  # type: ignore[arg-type]
     return cls
+
+
+def replace(obj: T, /, **changes: Any) -> T:
+    """``dataclasses.replace()``: a copy of ``obj`` with ``changes``.
+
+    For a class made by :func:`quick_init` the fields are copied in one step (the standard
+    function checks each field's kind first, about twice the work); any other dataclass goes
+    the standard way.
+    """
+    names = _INIT_FIELDS.get(type(obj))
+    if names is None:
+        return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
+    values = obj.__dict__
+    arguments = {name: values[name] for name in names}
+    arguments.update(changes)
+    return type(obj)(**arguments)

@@ -10,12 +10,13 @@ is judged by the inner one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from interlock.analyzers import SimpleCommand
 from interlock.analyzers.catalog_match import env_name
 from interlock.analyzers.catalog_model import Launcher, Source
 from interlock.decisions import Finding
+from interlock.frozen import replace
 
 __all__ = ["Launch", "launched", "unwrap_launcher"]
 
@@ -91,7 +92,7 @@ def unwrap_launcher(launcher: Launcher, args: tuple[str, ...]) -> Launch:
     entry may be several words (``compose exec``), with options between them.
     """
     index, matched = 0, 0
-    candidates = [tuple(s.split()) for s in launcher.skip]
+    candidates = launcher.skip_words
     environment: str | None = None
     dropped: list[str] = []
 

@@ -49,6 +49,8 @@ class Parsed:
 
 def parse_args(args: tuple[str, ...], tool: Tool) -> Parsed:
     """The words after the program name, split by ``tool``'s conventions."""
+    if not args:
+        return _NOTHING
     options: list[tuple[str, str | None]] = []
     positionals: list[str] = []
     index, count, ended = 0, len(args), False
@@ -87,6 +89,10 @@ def parse_args(args: tuple[str, ...], tool: Tool) -> Parsed:
                 break
             options.append((flag, None))
     return Parsed(tuple(options), tuple(positionals), help_at, dashdash_at)
+
+
+_NOTHING = Parsed((), ())
+"""A command line with no words after the program name."""
 
 
 def _option_values(parsed: Parsed, names: tuple[str, ...], tool: Tool) -> list[str | None]:

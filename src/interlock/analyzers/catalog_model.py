@@ -137,6 +137,11 @@ class Launcher:
     """The variable the launched program sees the environment value in (``aws-vault exec
     PROFILE``: ``AWS_PROFILE``), so its own environment look-up finds it."""
 
+    @functools.cached_property
+    def skip_words(self) -> list[tuple[str, ...]]:
+        """Each skip entry split into its words (``compose exec``), once per launcher."""
+        return [tuple(entry.split()) for entry in self.skip]
+
 
 @dataclass(frozen=True)
 class Catalog:

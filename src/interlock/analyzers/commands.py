@@ -13,7 +13,7 @@ Order, for ``sudo -u pg env FOO=1 bash -c 'psql -c "DROP TABLE t"'``:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from interlock.analyzers import (
     DYN,
@@ -31,6 +31,7 @@ from interlock.analyzers import (
 )
 from interlock.analyzers import wrappers as wrap
 from interlock.decisions import Finding
+from interlock.frozen import replace
 
 SHELLS = frozenset({
     "sh", "bash", "zsh", "dash", "ksh", "mksh", "fish", "ash", "busybox", "tcsh", "csh", "nu",

@@ -12,10 +12,11 @@ then judge the rewritten command line as they judge the one typed with the optio
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from interlock.analyzers import SimpleCommand
 from interlock.decisions import Finding
+from interlock.frozen import replace
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from functools import lru_cache
 
 from tree_sitter import Language, Node, Parser, Tree
@@ -31,6 +30,7 @@ from tree_sitter import Language, Node, Parser, Tree
 from interlock.analyzers import DYN, Scope, SimpleCommand, commands, encode, tools, unknown
 from interlock.config import MAX_INPUT_BYTES
 from interlock.decisions import Finding
+from interlock.frozen import replace
 from interlock.paths import resolve
 
 MAX_DEPTH = 8
@@ -207,6 +207,8 @@ _FORKED = frozenset({"subshell", "command_substitution", "process_substitution"}
 
 _KNOWN_VARIABLES = ("HOME", "PWD", "USER")
 _SETS_VARIABLES = frozenset({"read", "mapfile", "readarray", "getopts", "let", "unset"})
+_SETS_OR_RUNS = _SETS_VARIABLES | {"printf", "source", ".", "eval"}
+"""First words :meth:`_Walker._track_variables` acts on (besides the script's functions)."""
 
 
 _MAY_SHARE = frozenset({"eval", "trap", "builtin", "command"})
@@ -595,7 +597,10 @@ class _Walker:
             elif kind in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
                 redirects.append(child)
             elif kind == "command_name" or node.field_name_for_child(index) in _WORDS:
-                if kind == "word":  # most arguments: words() written out
+                if kind == "command_name" and child.named_child_count == 1:
+                    child = child.named_children[0]  # as words() would
+                    kind = child.type
+                if kind == "word":  # most words: words() written out
                     word = self.source[child.start_byte : child.end_byte].decode(
                         "utf-8", "surrogateescape"
                     )
@@ -614,7 +619,7 @@ class _Walker:
         if redirects:
             stdin, stdin_unknown = self._input(redirects, state, stdin, stdin_unknown)
             self._track_written(node, argv, redirects, stdin, state)
-        scope = self._scope_at(state.cwd)
+        scope = self.scope if state.cwd == self.scope.cwd else self._scope_at(state.cwd)
         simple = SimpleCommand(
             argv=tuple(argv),
             text=self.text(node),
@@ -637,7 +642,8 @@ class _Walker:
             self.commands.append(simple)
             if first in _MOVES:
                 self._track_cd(argv, state)
-            self._track_variables(argv, state)
+            if first in _SETS_OR_RUNS or first in self.functions:
+                self._track_variables(argv, state)
         else:
             for name, value in assignments:
                 self._set(state, name, value)

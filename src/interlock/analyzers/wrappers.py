@@ -8,9 +8,10 @@ wrapper never hide the command after them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from interlock.analyzers import DYN, Scope, SimpleCommand
+from interlock.frozen import replace
 
 
 @dataclass(frozen=True)
