@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "env": "interlock.cli.broker:env",
     "replay": "interlock.cli.replay:replay",
     "scan": "interlock.cli.scan:scan_command",
+    "vault": "interlock.cli.vault:vault",
 }
 
 

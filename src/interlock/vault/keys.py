@@ -1,0 +1,135 @@
+"""The vault key: 32 bytes that encrypt every object and manifest in the vault.
+
+It is not the broker key and the gateway and agents never hold it: the credential paths to the
+vault and to production are disjoint by construction (docs/vault.md, threat model). Where it
+comes from, first match wins:
+
+1. ``INTERLOCK_VAULT_KEY``: the key as base64 (``head -c 32 /dev/urandom | base64``);
+2. ``<vault>/vault.key``: the same text in a file of mode 0600 in the vault's own data folder,
+   created by the first backup. A key file that others can read or write is refused, not
+   repaired: someone may already have copied it.
+
+Losing the key loses every backup in the vault; keep a copy offline (docs/vault.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from interlock.vault.errors import VaultKeyError
+
+__all__ = ["ENV", "FILE_NAME", "KEY_BYTES", "VaultKey", "load"]
+
+ENV = "INTERLOCK_VAULT_KEY"
+FILE_NAME = "vault.key"
+KEY_BYTES = 32
+
+
+class VaultKey:
+    """The key, with a repr that hides it and an id that names it without revealing it.
+
+    ``id`` (an HMAC of a fixed label) is written in the vault's config: a wrong key is then
+    "this vault was made with key X" rather than every object looking corrupt.
+    """
+
+    __slots__ = ("_material", "id", "source")
+
+    def __init__(self, material: bytes, source: str = "") -> None:
+        if not isinstance(material, bytes) or len(material) != KEY_BYTES:
+            raise VaultKeyError(f"the vault key must be {KEY_BYTES} bytes")
+        self._material = material
+        self.source = source
+        self.id = hmac.new(material, b"interlock vault key id", hashlib.sha256).hexdigest()[:16]
+
+    def material(self) -> bytes:
+        """The raw key, for the cipher only."""
+        return self._material
+
+    def __repr__(self) -> str:
+        return f"VaultKey(id={self.id!r}, source={self.source!r})"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> str | tuple[Any, ...]:
+        raise TypeError("a VaultKey cannot be pickled")
+
+
+def load(vault_dir: Path, *, create: bool = False) -> VaultKey:
+    """The key from ``$INTERLOCK_VAULT_KEY``, else ``<vault_dir>/vault.key``.
+
+    ``create``: write a new key file when there is none (the first backup); reading commands
+    (list, verify, restore) must find the key the vault was written with.
+    """
+    encoded = os.environ.get(ENV)
+    if encoded is not None:
+        return VaultKey(_decode(encoded, ENV), ENV)
+    path = Path(vault_dir) / FILE_NAME
+    if not path.exists():
+        if not create:
+            raise VaultKeyError(f"no vault key: {ENV} is not set and {path} does not exist")
+        return _create(path)
+    return VaultKey(_decode(_read(path), str(path)), str(path))
+
+
+def _decode(encoded: str, where: str) -> bytes:
+    try:
+        material = base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        material = b""
+    if len(material) != KEY_BYTES:
+        # The message names where the key came from, never any of its characters.
+        raise VaultKeyError(f"{where} does not hold a vault key ({KEY_BYTES} bytes as base64)")
+    return material
+
+
+def _read(path: Path) -> str:
+    """The key file's text, once it is known to be the user's own and closed to others."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise VaultKeyError(f"cannot open the vault key {path}: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise VaultKeyError(f"the vault key {path} is not a regular file")
+        if info.st_mode & 0o077:
+            raise VaultKeyError(
+                f"the vault key {path} is open to other users "
+                f"(mode {stat.S_IMODE(info.st_mode):04o}); refusing to use it",
+                "anyone who read it can decrypt every backup: `chmod 600` it, and consider "
+                "the backups readable by whoever could see it",
+            )
+        if hasattr(os, "getuid") and info.st_uid != os.getuid():
+            raise VaultKeyError(f"the vault key {path} belongs to another user; refusing it")
+        return os.read(fd, 4096).decode("ascii", errors="replace")
+    finally:
+        os.close(fd)
+
+
+def _create(path: Path) -> VaultKey:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    material = os.urandom(KEY_BYTES)
+    text = base64.b64encode(material).decode("ascii") + "\n"
+    temporary = path.with_name(f".{FILE_NAME}.{os.getpid()}.{os.urandom(4).hex()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, text.encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        # A hard link appears whole or not at all and fails when the name exists: two first
+        # backups at once cannot both win and encrypt under different keys.
+        os.link(temporary, path)
+    except FileExistsError:
+        return VaultKey(_decode(_read(path), str(path)), str(path))
+    finally:
+        temporary.unlink()
+    return VaultKey(material, str(path))

@@ -1,0 +1,202 @@
+"""The vault's repository: sealed write-once objects, and manifests that make backups exist.
+
+Write order (the invariant everything else leans on, as in restic's design):
+
+1. every data chunk of a backup is sealed and stored (``put`` returns only once it is
+   durable);
+2. then, and never before, the manifest naming them is sealed and stored under
+   ``snapshots/``.
+
+A backup killed anywhere before step 2 leaves objects nothing refers to and no manifest, so
+``list`` never shows it. Names are the SHA-256 of the *stored* (sealed) bytes, not of the
+plaintext, so that (a) ``verify`` and a future keyless ``vault serve`` can check every object
+against its name without the key, and refuse an upload whose name is wrong; (b) names reveal
+nothing about content (a plaintext hash would let anyone who can list the vault confirm that
+a known file is in it). The cost is no deduplication across backups (nonces are random); each
+chunk's plaintext SHA-256 is kept in the manifest instead, where only the key opens it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from interlock.vault import keys
+from interlock.vault.backends import Backend, ObjectExists
+from interlock.vault.backends.local import LocalBackend
+from interlock.vault.blobs import MAX_PLAINTEXT, seal, unseal
+from interlock.vault.errors import VaultError, VaultIntegrityError, VaultKeyError
+from interlock.vault.keys import VaultKey
+from interlock.vault.manifests import Chunk, Manifest, Stream
+
+__all__ = ["CHUNK_SIZE", "Repository", "Snapshot", "now", "open_local"]
+
+# Fixed-size chunks: simple and fast; content-defined chunking (restic's) would add
+# deduplication, which names of sealed bytes give up anyway (see the module docstring).
+CHUNK_SIZE = 4 * 1024 * 1024
+_FORMAT = "interlock-vault"
+_VERSION = 1
+_Stored = Literal["objects", "snapshots"]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A backup: its id (the manifest's object name) and its manifest."""
+
+    id: str
+    manifest: Manifest
+
+
+class Repository:
+    def __init__(self, backend: Backend, key: VaultKey) -> None:
+        self.backend = backend
+        self.key = key
+        self.chunk_size = CHUNK_SIZE
+
+    def init_or_check(self, *, create: bool) -> None:
+        """Check the config (format, key id); with ``create``, write it when there is none."""
+        if not self.backend.exists("config", "config"):
+            if not create:
+                raise VaultError(
+                    f"no vault at {self.backend.location}",
+                    "make one with a first `interlock vault backup`, or pass the right --vault",
+                )
+            config = {
+                "format": _FORMAT,
+                "version": _VERSION,
+                "key_id": self.key.id,
+                "chunk_size": self.chunk_size,
+                "created": now(),
+            }
+            # Another first backup may have made it at the same time; it is checked below.
+            with contextlib.suppress(ObjectExists):
+                self.backend.put("config", "config", json.dumps(config, indent=2).encode())
+        self._check_config()
+
+    def _check_config(self) -> None:
+        try:
+            config = json.loads(self.backend.get("config", "config"))
+            format_, version, key_id = config["format"], config["version"], config["key_id"]
+            self.chunk_size = int(config["chunk_size"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise VaultError(
+                f"the vault config at {self.backend.location} is unreadable: {exc!r}"
+            ) from None
+        if format_ != _FORMAT or version != _VERSION:
+            raise VaultError(f"{self.backend.location} is not a version {_VERSION} vault")
+        if key_id != self.key.id:
+            raise VaultKeyError(
+                f"this vault was made with key {key_id}; the key from {self.key.source} is {self.key.id}"
+            )
+        if not 0 < self.chunk_size <= MAX_PLAINTEXT:
+            raise VaultError(f"the vault config has a bad chunk size {self.chunk_size}")
+
+    # -- writing ------------------------------------------------------------------------
+
+    def put_chunk(self, plaintext: bytes) -> Chunk:
+        blob = seal(self.key, "data", plaintext)
+        name = hashlib.sha256(blob).hexdigest()
+        self._put_once("objects", name, blob)
+        return Chunk(name, len(plaintext), hashlib.sha256(plaintext).hexdigest())
+
+    def write_stream(self, pieces: Iterable[bytes]) -> Stream:
+        """Store a stream given in pieces of at most ``chunk_size`` bytes, in order."""
+        whole = hashlib.sha256()
+        chunks: list[Chunk] = []
+        size = 0
+        for piece in pieces:
+            whole.update(piece)
+            size += len(piece)
+            chunks.append(self.put_chunk(piece))
+        return Stream(size, whole.hexdigest(), tuple(chunks))
+
+    def commit(self, manifest: Manifest) -> Snapshot:
+        """Store the manifest: the last write of a backup, after all its chunks (step 2)."""
+        blob = seal(self.key, "manifest", manifest.to_bytes())
+        name = hashlib.sha256(blob).hexdigest()
+        self._put_once("snapshots", name, blob)
+        return Snapshot(name, manifest)
+
+    def _put_once(self, kind: _Stored, name: str, blob: bytes) -> None:
+        try:
+            self.backend.put(kind, name, blob)
+        except ObjectExists:
+            # Same name, so the same bytes if the stored copy is intact: skip, but only after
+            # checking it, or a damaged copy would silently stand in for the new one.
+            stored = self.backend.get(kind, name)
+            if hashlib.sha256(stored).hexdigest() != name:
+                raise VaultIntegrityError(
+                    f"{kind[:-1]} {name} exists in the vault but its content is damaged"
+                ) from None
+
+    # -- reading ------------------------------------------------------------------------
+
+    def snapshots(self) -> list[Snapshot]:
+        """Every backup whose manifest opens, oldest first (``verify`` reports the rest)."""
+        found = [self.load(name) for name in self.backend.list("snapshots")]
+        return sorted(found, key=lambda s: (s.manifest.finished, s.id))
+
+    def load(self, name: str) -> Snapshot:
+        blob = self._get("snapshots", name)
+        if hashlib.sha256(blob).hexdigest() != name:
+            raise VaultIntegrityError(f"snapshot {name} does not match its name (altered)")
+        return Snapshot(name, Manifest.from_bytes(unseal(self.key, "manifest", blob, name), name))
+
+    def find(self, prefix: str) -> Snapshot:
+        """The one snapshot whose id starts with ``prefix`` (at least 6 characters)."""
+        prefix = prefix.strip().lower()
+        if len(prefix) < 6:
+            raise VaultError(
+                "give at least 6 characters of the snapshot id (`interlock vault list`)"
+            )
+        names = [n for n in self.backend.list("snapshots") if n.startswith(prefix)]
+        if not names:
+            raise VaultError(f"no snapshot {prefix} in the vault at {self.backend.location}")
+        if len(names) > 1:
+            raise VaultError(f"{prefix} matches {len(names)} snapshots; give more characters")
+        return self.load(names[0])
+
+    def read_chunk(self, chunk: Chunk) -> bytes:
+        blob = self._get("objects", chunk.object)
+        if hashlib.sha256(blob).hexdigest() != chunk.object:
+            raise VaultIntegrityError(f"object {chunk.object} does not match its name (altered)")
+        plaintext = unseal(self.key, "data", blob, chunk.object)
+        if len(plaintext) != chunk.size or hashlib.sha256(plaintext).hexdigest() != chunk.sha256:
+            raise VaultIntegrityError(f"object {chunk.object} is not the chunk its manifest names")
+        return plaintext
+
+    def read_stream(self, stream: Stream) -> Iterator[bytes]:
+        """The stream's bytes, chunk by chunk; each chunk checked before it is yielded."""
+        for chunk in stream.chunks:
+            yield self.read_chunk(chunk)
+
+    def _get(self, kind: _Stored, name: str) -> bytes:
+        try:
+            return self.backend.get(kind, name)
+        except FileNotFoundError:
+            raise VaultIntegrityError(f"{kind[:-1]} {name} is missing from the vault") from None
+        except OSError as exc:
+            raise VaultError(f"cannot read {kind[:-1]} {name}: {exc.strerror or exc}") from None
+
+
+def open_local(path: Path, *, create: bool = False) -> Repository:
+    """The vault in folder ``path`` with its key; ``create`` makes both on first use."""
+    path = Path(path).expanduser()
+    if not create and not (path / "config").exists():
+        raise VaultError(
+            f"no vault at {path}",
+            "make one with a first `interlock vault backup`, or pass the right --vault",
+        )
+    repository = Repository(LocalBackend(path), keys.load(path, create=create))
+    repository.init_or_check(create=create)
+    return repository
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
