@@ -7,11 +7,12 @@ Interlock's state folder, so the vault shares no credential with the gateway.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
 
-from interlock.vault import open_local, verify
+from interlock.vault import Snapshot, VaultError, open_local, verify
 
 _VAULT = click.option(
     "--vault",
@@ -26,6 +27,80 @@ _VAULT = click.option(
 @click.group()
 def vault() -> None:
     """Backups in a store no agent path can delete."""
+
+
+@vault.command("backup")
+@_VAULT
+@click.option("--sqlite", "sqlite_path", type=click.Path(path_type=Path), help="A SQLite database.")
+@click.option("--folder", "folder_path", type=click.Path(path_type=Path), help="A folder.")
+@click.option("--name", "source", required=True, help="The source's name in the vault.")
+def backup(vault_dir: Path, sqlite_path: Path | None, folder_path: Path | None, source: str) -> int:
+    """Back up one source; its manifest is written only once all its data is stored."""
+    if (sqlite_path is None) == (folder_path is None):
+        raise VaultError("give exactly one of --sqlite PATH and --folder PATH")
+    if not source.strip() or len(source) > 200:
+        raise VaultError("--name must be a non-empty name of at most 200 characters")
+    created = not (vault_dir / "config").exists()
+    repository = open_local(vault_dir, create=True)
+    if created:
+        click.echo(
+            f"made a vault at {vault_dir} (key {repository.key.id} from {repository.key.source}); "
+            "keep a copy of the key away from the vault, or a lost disk loses every backup",
+            err=True,
+        )
+    began = time.monotonic()
+    if sqlite_path is not None:
+        from interlock.vault.sources.sqlite import backup_sqlite
+
+        snapshot = backup_sqlite(repository, sqlite_path, source)
+    else:
+        from interlock.vault.sources.folders import backup_folder
+
+        assert folder_path is not None
+        snapshot = backup_folder(repository, folder_path, source)
+    click.echo(f"snapshot {snapshot.id[:12]}: {_summary(snapshot, time.monotonic() - began)}")
+    return 0
+
+
+@vault.command("list")
+@_VAULT
+@click.option("--source", default=None, help="Only this source's backups.")
+def list_command(vault_dir: Path, source: str | None) -> int:
+    """Every backup whose manifest is stored, oldest first."""
+    for snapshot in open_local(vault_dir).snapshots():
+        manifest = snapshot.manifest
+        if source is None or manifest.source == source:
+            click.echo(
+                f"{snapshot.id[:12]}  {manifest.finished[:19]}Z  {manifest.kind:<7} "
+                f"{manifest.source}  {_size(manifest.size)}"
+            )
+    return 0
+
+
+@vault.command("restore")
+@_VAULT
+@click.argument("snapshot_id", metavar="SNAPSHOT")
+@click.option("--to", "target", required=True, type=click.Path(path_type=Path), help="Where.")
+@click.option("--force", is_flag=True, help="Replace an existing target.")
+def restore(vault_dir: Path, snapshot_id: str, target: Path, force: bool) -> int:
+    """Restore a backup to a new path, checked against what its manifest recorded."""
+    repository = open_local(vault_dir)
+    snapshot = repository.find(snapshot_id)
+    began = time.monotonic()
+    if snapshot.manifest.kind == "sqlite":
+        from interlock.vault.sources.sqlite import restore_sqlite
+
+        restore_sqlite(repository, snapshot, target, force=force)
+    elif snapshot.manifest.kind == "folder":
+        from interlock.vault.sources.folders import restore_folder
+
+        restore_folder(repository, snapshot, target, force=force)
+    else:
+        raise VaultError(f"restoring {snapshot.manifest.kind} backups is not built yet")
+    click.echo(
+        f"restored {snapshot.id[:12]} to {target}: {_summary(snapshot, time.monotonic() - began)}"
+    )
+    return 0
 
 
 @vault.command("verify")
@@ -48,6 +123,18 @@ def verify_command(vault_dir: Path) -> int:
         err=not report.ok,
     )
     return 0 if report.ok else 1
+
+
+def _summary(snapshot: Snapshot, seconds: float) -> str:
+    manifest = snapshot.manifest
+    rate = manifest.size / seconds if seconds > 0 else 0.0
+    what = f"{len(manifest.tables)} table(s)" if manifest.kind == "sqlite" else ""
+    if manifest.kind == "folder":
+        what = f"{sum(e.type == 'file' for e in manifest.entries)} file(s)"
+    return (
+        f"{manifest.source} ({manifest.kind}, {what}), {_size(manifest.size)} "
+        f"in {seconds:.2f} s ({_size(int(rate))}/s)"
+    )
 
 
 def _size(count: int) -> str:
