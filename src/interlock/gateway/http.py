@@ -7,19 +7,23 @@ let through. Each request, in order (the first refusal ends it):
 
 1. the kill switch is off (this replica's ``KILLED`` file, and the shared database's switch
    read at most every 0.25 s);
-2. the Interlock token (``Authorization: Bearer ilk_…`` or ``X-Interlock-Token``) is known,
-   unexpired, unrevoked and not suspended (401 otherwise);
-3. the upstream is configured (``[gateway.upstreams.<name>]``) and the token names it;
-4. the body is read whole (at most 1 MB, UTF-8, not content-encoded): what is analysed and
+2. the body is read whole (at most 1 MB, UTF-8, not content-encoded): what is analysed and
    approved must be exactly what is forwarded, so it cannot stream past the analysis;
-5. every Railway object the request names is placed in its environment (resolvers/railway.py);
-6. :func:`interlock.engine.decide` reads the request; a target outside the token's environment
+3. no honeytoken (``interlock honeytoken plant``) is anywhere in the URL, headers or body: one
+   stops the session, suspends its tokens and pages (before the token is looked at: a decoy
+   is most likely used in place of one);
+4. the Interlock token (``Authorization: Bearer ilk_…`` or ``X-Interlock-Token``) is known,
+   unexpired, unrevoked and not suspended (401 otherwise; admission.py remembers a good one
+   for a second);
+5. the upstream is configured (``[gateway.upstreams.<name>]``) and the token names it;
+6. every Railway object the request names is placed in its environment (resolvers/railway.py);
+7. :func:`interlock.engine.decide` reads the request; a target outside the token's environment
    is denied and pages (``gateway_env_mismatch``); an operation the token does not allow, or a
    ``deny``, is denied;
-7. an ``ask`` counts against the session's velocity budget and goes to the approval server: the
+8. an ``ask`` counts against the session's velocity budget and goes to the approval server: the
    agent gets 409 with the request's id and card; the same request sent once it is approved is
    forwarded once, with exactly the approved bytes (the approval is consumed);
-8. an allowed request is forwarded with the broker credential; the reply streams back.
+9. an allowed request is forwarded with the broker credential; the reply streams back.
 
 Every request is audited (``type: gateway``): who, which token (its id), upstream, method and
 masked URL, the body's digest and size, targets and their environments, the decision and the
@@ -45,7 +49,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from interlock import killswitch
+from interlock import honeytokens, killswitch
 from interlock.broker.credentials import Injected
 from interlock.broker.tokens import TokenInfo
 from interlock.decisions import Decision, Verdict
@@ -58,6 +62,7 @@ from interlock.gateway.records import AuditWriter, Trail
 from interlock.gateway.resolvers import railway
 from interlock.gateway.settings import GatewaySettings, Upstream, load
 from interlock.gateway.velocity import VelocityLimit
+from interlock.server import alerts as server_alerts
 from interlock.server.app import State, register_background, register_routes, state_of
 from interlock.server.approvals import ApprovalService
 
@@ -65,6 +70,8 @@ __all__ = ["PREFIX", "Gateway", "gateway_of"]
 
 PREFIX = "/gateway"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+DECOYS_CHECK = 1.0
+"""Seconds between looks for honeytoken registries (a registry read is cached by its file)."""
 KILL_CHECK = 0.25
 """Seconds between reads of the shared kill switch (this replica's file is checked every time)."""
 
@@ -113,6 +120,9 @@ class Gateway:
         )
         self._killed: dict[str, Any] | None = None
         self._kill_read = float("-inf")
+        self._decoys: list[honeytokens.Registry] = []
+        self._decoys_read = float("-inf")
+        self.clock = time.monotonic
 
     async def close(self) -> None:
         await self.audit.close()
@@ -131,10 +141,11 @@ class Gateway:
 
     async def _handle(self, request: Request, trail: Trail) -> Response:
         await self._check_kill()
-        token, upstream, injected = await self._admit(_token_of(request), trail)
-        path, query = _path_and_query(request, upstream.name)
         body = await _body(request)
         trail.size = len(body)
+        await self._check_decoys(request, body, trail)
+        token, upstream, injected = await self._admit(_token_of(request), trail)
+        path, query = _path_and_query(request, upstream.name)
         headers = forward.request_headers(
             request.headers.items(), injected.header if injected else None
         )
@@ -174,6 +185,57 @@ class Gateway:
             record = self._killed
         if record is not None:
             raise _Refused(403, "killed", killswitch.message(record))
+
+    async def _check_decoys(self, request: Request, body: bytes, trail: Trail) -> None:
+        """A honeytoken anywhere in the request (URL, any header, the body) stops the session:
+        kill file, its tokens suspended, a critical alert naming the file the decoy was
+        planted in (server/alerts.py, docs/honeytokens.md). Checked before the token, because
+        the likeliest use of a decoy is in place of one."""
+        if self.clock() - self._decoys_read > DECOYS_CHECK:
+            self._decoys = await run_in_threadpool(
+                honeytokens.planted,
+                self.state.settings.policy.project_root,
+                self.state.settings.data_dir,
+            )
+            self._decoys_read = self.clock()
+        if not self._decoys:
+            return
+        seen = b"\n".join(
+            [request.scope.get("raw_path", b""), request.scope.get("query_string", b"")]
+            + [name + b": " + value for name, value in request.scope["headers"]]
+            + [body]
+        )
+        decoy = next((d for r in self._decoys if (d := r.find(seen)) is not None), None)
+        if decoy is None:
+            return
+        presented = _token_of(request)
+        holder = None
+        if presented is not None:
+            try:
+                holder = await run_in_threadpool(self.admission.authenticate, presented)
+            except BrokerError:
+                holder = None
+        trail.token = holder
+        report = {
+            "kind": "honeytoken",
+            "agent": holder.agent if holder else "an agent without an Interlock token",
+            "session": holder.session if holder else None,
+            "file": decoy.where(),
+            "token_kind": decoy.label,
+            "how": f"sent through the gateway to upstream {trail.upstream}",
+            "masked": decoy.masked(),
+            "fingerprint": decoy.fingerprint(),
+            "project": decoy.project,
+        }
+        await run_in_threadpool(server_alerts.honeytoken, self.state, report)
+        if holder is not None:
+            self.admission.forget_session(holder.session)
+        raise _Refused(
+            403,
+            "honeytoken",
+            f"this request carries a decoy credential planted in {decoy.where()}; the session "
+            "is stopped and people are paged",
+        )
 
     async def _admit(
         self, presented: str | None, trail: Trail
