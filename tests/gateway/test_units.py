@@ -89,9 +89,9 @@ def test_settings_parse() -> None:
     assert railway == Upstream(
         "railway", "https://backboard.railway.app", "railway", "railway-staging"
     )
-    assert railway.analysis_base() == "https://backboard.railway.app"
-    assert settings.upstreams["mirror"].analysis_base() == "https://backboard.railway.app/v2"
-    assert settings.upstreams["api"].analysis_base() == "https://api.example.com"
+    assert railway.analysis_base == "https://backboard.railway.app"
+    assert settings.upstreams["mirror"].analysis_base == "https://backboard.railway.app/v2"
+    assert settings.upstreams["api"].analysis_base == "https://api.example.com"
     assert settings.upstreams["api"].provider == "generic"
 
 

@@ -149,7 +149,7 @@ class Gateway:
         headers = forward.request_headers(
             request.headers.items(), injected.header if injected else None
         )
-        url = upstream.analysis_base() + path + (f"?{query}" if query else "")
+        url = upstream.analysis_base + path + (f"?{query}" if query else "")
         trail.url = url
         text = body.decode("utf-8")
         action = analysis.action_for(

@@ -18,6 +18,7 @@ Without ``credential`` the one credential stored for the upstream is used
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ class Upstream:
     provider: str = "generic"
     credential: str | None = None
 
+    @functools.cached_property
     def analysis_base(self) -> str:
         """The URL the analyzers read a request against: the provider's own API host when the
         configured one is not it (a proxy, a mirror, the local fake in tests)."""
