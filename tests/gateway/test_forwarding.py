@@ -4,6 +4,7 @@ streamed as they are."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 from tests.gateway.conftest import Setup
 from tests.gateway.fakes import STREAM_CHUNKS, STREAM_GAP
@@ -107,3 +108,20 @@ def test_an_upstream_that_does_not_answer_is_a_502(gateway: Setup) -> None:
     answer = gateway.agent(token).get("/gateway/gone/anything")
     assert answer.status_code == 502, answer.text
     assert answer.json()["error"]["code"] == "upstream_unreachable"
+
+
+def test_a_body_over_the_limit_is_refused(gateway: Setup) -> None:
+    agent = gateway.agent(gateway.issue("staging"))
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit is met while it arrives
+        for _ in range(12):
+            yield b"x" * 100_000
+
+    answer = agent.post("/gateway/api/echo", content=chunks())
+    assert answer.status_code == 413, answer.text
+    assert gateway.upstream.requests == []
+    log = gateway.served.data_dir / "audit.jsonl"
+    deadline = time.monotonic() + 10  # written after the answer, by the batch writer
+    while '"outcome":"error 413: HTTPException"' not in (log.read_text() if log.exists() else ""):
+        assert time.monotonic() < deadline, "the refused request was not audited"
+        time.sleep(0.05)

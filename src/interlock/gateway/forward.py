@@ -60,7 +60,15 @@ HOP_BY_HOP = frozenset(
     }
 )
 _NEVER_FORWARDED = frozenset(
-    {"host", "content-length", "authorization", "x-interlock-token", "cookie", "accept-encoding"}
+    {
+        "host",
+        "content-length",
+        "authorization",
+        "x-interlock-token",
+        "cookie",
+        "accept-encoding",
+        "expect",
+    }
 )
 BINDING_EXCLUDED = frozenset(
     {"date", "traceparent", "tracestate", "baggage", "x-request-id", "x-amzn-trace-id"}

@@ -138,6 +138,11 @@ class Gateway:
             trail.outcome = refusal.code
             await self.audit.write(trail.record())
             return refusal.response()
+        except Exception as exc:  # a body over the limit, a database down: recorded, then raised
+            status = getattr(exc, "status_code", 500)
+            trail.outcome = f"error {status}: {type(exc).__name__}"
+            self.audit.write(trail.record())
+            raise
 
     async def _handle(self, request: Request, trail: Trail) -> Response:
         await self._check_kill()
