@@ -250,9 +250,15 @@ def _no_auto_checkpoint(dbapi_conn: Any, _record: Any) -> None:
 
 def checkpoint(engine: Engine) -> None:
     """Copy the WAL into the database without blocking writers (SQLite; nothing elsewhere)."""
-    if engine.dialect.name == "sqlite":
+    if engine.dialect.name != "sqlite":
+        return
+    try:
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+    except sa.exc.OperationalError as exc:
+        # Busy or locked by a writer at this instant: the next second's call copies the rest.
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
