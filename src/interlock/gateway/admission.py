@@ -6,7 +6,8 @@ each answer is remembered for :data:`REMEMBER` seconds:
 
 - a token's binding (kept by the SHA-256 of the token, never the token): a revoked or
   suspended token is refused by this replica within that second; the velocity limit's own
-  suspension is seen at once (:meth:`Admission.forget_session`); expiry is checked on every
+  suspension is seen at once (:meth:`Admission.forget_session`), and so is a session stopped by
+  a honeytoken (its kill file in the data folder); expiry is checked on every
   request against the clock;
 - a decrypted credential, per upstream: a removed or replaced credential stops being sent
   within that second.
@@ -17,12 +18,14 @@ A refusal is never remembered: an unknown token is looked up every time.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from interlock import killswitch
 from interlock.broker import keys
 from interlock.broker.credentials import Credentials, Injected
 from interlock.broker.tokens import TokenInfo, Tokens
@@ -64,7 +67,18 @@ class Admission:
         if found is None or self.clock() - found[1] > REMEMBER:
             return None
         info = found[0]
-        return info if info.state(self.wall()) == "active" else None
+        if info.state(self.wall()) != "active" or self._stopped(info.session):
+            return None
+        return info
+
+    def _stopped(self, session: str | None) -> bool:
+        """A session a honeytoken (or a person) stopped, in this server's folder: one ``stat``.
+
+        A stop that arrives through ``/api/v1/alerts`` suspends the session's tokens in the
+        database, which this memory would otherwise notice only after :data:`REMEMBER`.
+        """
+        path = self.data_dir / killswitch.SESSIONS_DIR / killswitch.session_key(session)
+        return os.access(path, os.F_OK)
 
     def recall_credential(self, upstream: Upstream) -> tuple[bool, Injected | None]:
         """(known, credential): ``known`` False means it must be read."""
