@@ -15,22 +15,20 @@ A database stolen without the key holds only ciphertext. Losing the key loses th
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
+from interlock import keyfile
 from interlock.errors import BrokerError
 
 __all__ = ["ENV", "FILE_NAME", "KEY_BYTES", "BrokerKey", "generate", "key_path", "load"]
 
 ENV = "INTERLOCK_BROKER_KEY"
 FILE_NAME = "broker.key"
-KEY_BYTES = 32
+KEY_BYTES = keyfile.KEY_BYTES
 
 
 class BrokerKey:
@@ -96,66 +94,24 @@ def load(data_dir: Path, *, create: bool = False) -> BrokerKey:
     return BrokerKey(_decode(_read(path), str(path)), str(path))
 
 
+def _fail(message: str, hint: str) -> BrokerError:
+    return BrokerError(message, hint, reason="bad_key")
+
+
 def _decode(encoded: str, where: str) -> bytes:
-    try:
-        material = base64.b64decode(encoded.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        material = b""
-    if len(material) != KEY_BYTES:
-        # The message names where the key came from, never any of its characters.
-        raise BrokerError(
-            f"{where} does not hold a broker key ({KEY_BYTES} bytes as base64)",
-            f"make one with `head -c {KEY_BYTES} /dev/urandom | base64`",
-            reason="bad_key",
-        )
-    return material
+    return keyfile.decode(encoded, where, "broker key", _fail)
 
 
 def _read(path: Path) -> str:
-    """The key file's text, once it is known to be the user's own and closed to others."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError as exc:
-        raise BrokerError(f"cannot open the broker key {path}: {exc.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise BrokerError(f"the broker key {path} is not a regular file", reason="bad_key")
-        if info.st_mode & 0o077:
-            raise BrokerError(
-                f"the broker key {path} is open to other users "
-                f"(mode {stat.S_IMODE(info.st_mode):04o}); refusing to use it",
-                "anyone who read it can decrypt every credential: make a new key, "
-                "`chmod 600` it and add the credentials again (docs/broker.md)",
-                reason="bad_key",
-            )
-        if hasattr(os, "getuid") and info.st_uid != os.getuid():
-            raise BrokerError(
-                f"the broker key {path} belongs to another user; refusing to use it",
-                reason="bad_key",
-            )
-        return os.read(fd, 4096).decode("ascii", errors="replace")
-    finally:
-        os.close(fd)
+    return keyfile.read_private(
+        path,
+        "broker key",
+        _fail,
+        "anyone who read it can decrypt every credential: make a new key, "
+        "`chmod 600` it and add the credentials again (docs/broker.md)",
+    )
 
 
 def _create(path: Path) -> BrokerKey:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = generate()
-    text = base64.b64encode(key.material()).decode("ascii") + "\n"
-    temporary = path.with_name(f".{FILE_NAME}.{os.getpid()}.{os.urandom(4).hex()}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, text.encode("ascii"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        # A hard link appears complete or not at all and fails when the name exists: two
-        # processes creating at once cannot both win and encrypt under different keys.
-        os.link(temporary, path)
-    except FileExistsError:
-        return BrokerKey(_decode(_read(path), str(path)), str(path))
-    finally:
-        temporary.unlink()
-    return BrokerKey(key.material(), str(path))
+    material, _ = keyfile.create(path, lambda p: _decode(_read(p), str(p)))
+    return BrokerKey(material, str(path))

@@ -14,22 +14,20 @@ Losing the key loses every backup in the vault; keep a copy offline (docs/vault.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
+from interlock import keyfile
 from interlock.vault.errors import VaultKeyError
 
 __all__ = ["ENV", "FILE_NAME", "KEY_BYTES", "VaultKey", "load"]
 
 ENV = "INTERLOCK_VAULT_KEY"
 FILE_NAME = "vault.key"
-KEY_BYTES = 32
+KEY_BYTES = keyfile.KEY_BYTES
 
 
 class VaultKey:
@@ -78,58 +76,24 @@ def load(vault_dir: Path, *, create: bool = False) -> VaultKey:
     return VaultKey(_decode(_read(path), str(path)), str(path))
 
 
+def _fail(message: str, hint: str) -> VaultKeyError:
+    return VaultKeyError(message, hint) if hint else VaultKeyError(message)
+
+
 def _decode(encoded: str, where: str) -> bytes:
-    try:
-        material = base64.b64decode(encoded.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        material = b""
-    if len(material) != KEY_BYTES:
-        # The message names where the key came from, never any of its characters.
-        raise VaultKeyError(f"{where} does not hold a vault key ({KEY_BYTES} bytes as base64)")
-    return material
+    return keyfile.decode(encoded, where, "vault key", _fail)
 
 
 def _read(path: Path) -> str:
-    """The key file's text, once it is known to be the user's own and closed to others."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError as exc:
-        raise VaultKeyError(f"cannot open the vault key {path}: {exc.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise VaultKeyError(f"the vault key {path} is not a regular file")
-        if info.st_mode & 0o077:
-            raise VaultKeyError(
-                f"the vault key {path} is open to other users "
-                f"(mode {stat.S_IMODE(info.st_mode):04o}); refusing to use it",
-                "anyone who read it can decrypt every backup: `chmod 600` it, and consider "
-                "the backups readable by whoever could see it",
-            )
-        if hasattr(os, "getuid") and info.st_uid != os.getuid():
-            raise VaultKeyError(f"the vault key {path} belongs to another user; refusing it")
-        return os.read(fd, 4096).decode("ascii", errors="replace")
-    finally:
-        os.close(fd)
+    return keyfile.read_private(
+        path,
+        "vault key",
+        _fail,
+        "anyone who read it can decrypt every backup: `chmod 600` it, and consider "
+        "the backups readable by whoever could see it",
+    )
 
 
 def _create(path: Path) -> VaultKey:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    material = os.urandom(KEY_BYTES)
-    text = base64.b64encode(material).decode("ascii") + "\n"
-    temporary = path.with_name(f".{FILE_NAME}.{os.getpid()}.{os.urandom(4).hex()}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, text.encode("ascii"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        # A hard link appears whole or not at all and fails when the name exists: two first
-        # backups at once cannot both win and encrypt under different keys.
-        os.link(temporary, path)
-    except FileExistsError:
-        return VaultKey(_decode(_read(path), str(path)), str(path))
-    finally:
-        temporary.unlink()
+    material, _ = keyfile.create(path, lambda p: _decode(_read(p), str(p)))
     return VaultKey(material, str(path))
