@@ -33,11 +33,18 @@ def vault() -> None:
 @_VAULT
 @click.option("--sqlite", "sqlite_path", type=click.Path(path_type=Path), help="A SQLite database.")
 @click.option("--folder", "folder_path", type=click.Path(path_type=Path), help="A folder.")
+@click.option("--postgres", "postgres_url", metavar="URL", help="A PostgreSQL database (pg_dump).")
 @click.option("--name", "source", required=True, help="The source's name in the vault.")
-def backup(vault_dir: Path, sqlite_path: Path | None, folder_path: Path | None, source: str) -> int:
+def backup(
+    vault_dir: Path,
+    sqlite_path: Path | None,
+    folder_path: Path | None,
+    postgres_url: str | None,
+    source: str,
+) -> int:
     """Back up one source; its manifest is written only once all its data is stored."""
-    if (sqlite_path is None) == (folder_path is None):
-        raise VaultError("give exactly one of --sqlite PATH and --folder PATH")
+    if sum(x is not None for x in (sqlite_path, folder_path, postgres_url)) != 1:
+        raise VaultError("give exactly one of --sqlite PATH, --folder PATH and --postgres URL")
     if not source.strip() or len(source) > 200:
         raise VaultError("--name must be a non-empty name of at most 200 characters")
     created = not (vault_dir / "config").exists()
@@ -53,6 +60,10 @@ def backup(vault_dir: Path, sqlite_path: Path | None, folder_path: Path | None, 
         from interlock.vault.sources.sqlite import backup_sqlite
 
         snapshot = backup_sqlite(repository, sqlite_path, source)
+    elif postgres_url is not None:
+        from interlock.vault.sources.postgres import backup_postgres
+
+        snapshot = backup_postgres(repository, postgres_url, source)
     else:
         from interlock.vault.sources.folders import backup_folder
 
@@ -80,13 +91,31 @@ def list_command(vault_dir: Path, source: str | None) -> int:
 @vault.command("restore")
 @_VAULT
 @click.argument("snapshot_id", metavar="SNAPSHOT")
-@click.option("--to", "target", required=True, type=click.Path(path_type=Path), help="Where.")
+@click.option("--to", "target", type=click.Path(path_type=Path), help="Where (SQLite, folders).")
+@click.option("--to-postgres", "postgres_url", metavar="URL", help="A new PostgreSQL database.")
 @click.option("--force", is_flag=True, help="Replace an existing target.")
-def restore(vault_dir: Path, snapshot_id: str, target: Path, force: bool) -> int:
-    """Restore a backup to a new path, checked against what its manifest recorded."""
+def restore(
+    vault_dir: Path, snapshot_id: str, target: Path | None, postgres_url: str | None, force: bool
+) -> int:
+    """Restore a backup to a new path or database, checked against what its manifest recorded."""
     repository = open_local(vault_dir)
     snapshot = repository.find(snapshot_id)
     began = time.monotonic()
+    if snapshot.manifest.kind == "postgres":
+        if postgres_url is None:
+            raise VaultError(f"snapshot {snapshot.id[:12]} is PostgreSQL: give --to-postgres URL")
+        from interlock.vault.sources.postgres import Target, restore_postgres
+
+        restore_postgres(repository, snapshot, postgres_url, force=force)
+        where = f"database {Target.parse(postgres_url).dbname}"
+        click.echo(
+            f"restored {snapshot.id[:12]} to {where}: {_summary(snapshot, time.monotonic() - began)}"
+        )
+        return 0
+    if target is None:
+        raise VaultError(
+            f"snapshot {snapshot.id[:12]} is a {snapshot.manifest.kind} backup: give --to PATH"
+        )
     if snapshot.manifest.kind == "sqlite":
         from interlock.vault.sources.sqlite import restore_sqlite
 
@@ -128,7 +157,7 @@ def verify_command(vault_dir: Path) -> int:
 def _summary(snapshot: Snapshot, seconds: float) -> str:
     manifest = snapshot.manifest
     rate = manifest.size / seconds if seconds > 0 else 0.0
-    what = f"{len(manifest.tables)} table(s)" if manifest.kind == "sqlite" else ""
+    what = f"{len(manifest.tables)} table(s)" if manifest.kind in ("sqlite", "postgres") else ""
     if manifest.kind == "folder":
         what = f"{sum(e.type == 'file' for e in manifest.entries)} file(s)"
     return (

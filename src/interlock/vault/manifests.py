@@ -59,6 +59,8 @@ class Manifest:
     stream: Stream | None = None
     entries: tuple[Entry, ...] = ()
     tables: dict[str, int] = field(default_factory=dict)
+    # Per-table content checksums (PostgreSQL), taken in the same snapshot as the row counts.
+    checksums: dict[str, str] = field(default_factory=dict)
     skipped: tuple[str, ...] = ()
 
     @property
@@ -84,6 +86,7 @@ class Manifest:
             "stream": _stream_json(self.stream),
             "entries": [_entry_json(e) for e in self.entries],
             "tables": self.tables,
+            "checksums": self.checksums,
             "skipped": list(self.skipped),
         }
         return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
@@ -108,6 +111,7 @@ class Manifest:
                 stream=_stream(body["stream"]),
                 entries=tuple(_entry(e) for e in body["entries"]),
                 tables={str(k): int(v) for k, v in body["tables"].items()},
+                checksums={str(k): str(v) for k, v in body.get("checksums", {}).items()},
                 skipped=tuple(str(s) for s in body["skipped"]),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:

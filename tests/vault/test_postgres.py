@@ -1,0 +1,163 @@
+"""The PostgreSQL source against the real server on 127.0.0.1:5432 (fails, never skips, without it)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from interlock.cli import main
+from interlock.vault import Repository, VaultError, VaultIntegrityError
+from interlock.vault.sources.postgres import Target, backup_postgres, restore_postgres
+
+SERVER = "postgresql://postgres@127.0.0.1:5432/"
+
+
+class Databases:
+    """Scratch databases made for one test and dropped after it."""
+
+    def __init__(self) -> None:
+        try:
+            self.admin = psycopg.connect(SERVER + "postgres", autocommit=True, connect_timeout=5)
+        except psycopg.OperationalError as exc:
+            pytest.fail(f"PostgreSQL does not answer at 127.0.0.1:5432 as user postgres ({exc})")
+        self.names: list[str] = []
+
+    def name(self) -> str:
+        """A fresh name, dropped after the test whether or not anything made it."""
+        name = f"ilv_test_{secrets.token_hex(4)}"
+        self.names.append(name)
+        return name
+
+    def create(self) -> str:
+        name = self.name()
+        self.admin.execute(f'CREATE DATABASE "{name}"')
+        return SERVER + name
+
+    def drop_all(self) -> None:
+        rows = self.admin.execute("SELECT datname FROM pg_database WHERE datname LIKE 'ilv_test_%'")
+        leftovers = [r[0] for r in rows if any(r[0].startswith(n) for n in self.names)]
+        for name in leftovers:
+            self.admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.admin.close()
+
+
+@pytest.fixture
+def databases() -> Iterator[Databases]:
+    made = Databases()
+    yield made
+    made.drop_all()
+
+
+def _fill(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("CREATE TABLE users (id serial PRIMARY KEY, name text, score float8)")
+        db.execute(
+            "INSERT INTO users (name, score) SELECT 'u' || i, i / 7.0 FROM generate_series(1, 500) i"
+        )
+        db.execute('CREATE SCHEMA "Odd"')
+        db.execute('CREATE TABLE "Odd"."Mixed Case" (v bytea)')
+        db.execute('INSERT INTO "Odd"."Mixed Case" VALUES (\'\\x00ff\'), (NULL)')
+
+
+def test_backup_then_restore_checks_counts_and_checksums(
+    repository: Repository, databases: Databases
+) -> None:
+    source = databases.create()
+    _fill(source)
+    snapshot = backup_postgres(repository, source, "app")
+    manifest = snapshot.manifest
+    assert manifest.kind == "postgres"
+    assert manifest.tables == {"public.users": 500, '"Odd"."Mixed Case"': 2}
+    assert set(manifest.checksums) == set(manifest.tables)
+    assert manifest.stream is not None and len(manifest.stream.chunks) > 1  # 1 KB test chunks
+
+    target = SERVER + databases.name()
+    restore_postgres(repository, snapshot, target, force=False)
+    with psycopg.connect(target) as db:
+        assert db.execute("SELECT count(*), sum(score) FROM users").fetchone() == (
+            500,
+            pytest.approx(sum(i / 7.0 for i in range(1, 501))),
+        )
+
+    with pytest.raises(VaultError, match="exists; refusing"):
+        restore_postgres(repository, snapshot, target, force=False)
+    with psycopg.connect(target, autocommit=True) as db:
+        db.execute("DELETE FROM users WHERE id = 1")
+    restore_postgres(repository, snapshot, target, force=True)
+    with psycopg.connect(target) as db:
+        assert db.execute("SELECT count(*) FROM users").fetchone() == (500,)
+
+
+def test_counts_come_from_the_dumps_snapshot(repository: Repository, databases: Databases) -> None:
+    """A row written after the snapshot is exported is neither dumped nor counted."""
+    source = databases.create()
+    _fill(source)
+    import interlock.vault.sources.postgres as pg
+
+    real = pg.table_sums
+
+    def write_then_count(conn: psycopg.Connection[object]) -> tuple[dict[str, int], dict[str, str]]:
+        with psycopg.connect(source, autocommit=True) as other:
+            other.execute("INSERT INTO users (name) VALUES ('late')")
+        return real(conn)
+
+    pg.table_sums = write_then_count  # type: ignore[assignment]
+    try:
+        snapshot = backup_postgres(repository, source, "app")
+    finally:
+        pg.table_sums = real
+    assert snapshot.manifest.tables["public.users"] == 500
+    target = SERVER + databases.name()
+    restore_postgres(repository, snapshot, target, force=False)  # checks counts and checksums
+
+
+def test_a_changed_checksum_fails_the_restore_and_leaves_nothing(
+    repository: Repository, databases: Databases
+) -> None:
+    source = databases.create()
+    _fill(source)
+    snapshot = backup_postgres(repository, source, "app")
+    forged = dict(snapshot.manifest.checksums, **{"public.users": "1"})
+    bad = type(snapshot)(
+        snapshot.id, type(snapshot.manifest)(**{**vars(snapshot.manifest), "checksums": forged})
+    )
+    name = databases.name()
+    with pytest.raises(
+        VaultIntegrityError, match=r"other rows than were backed up in public\.users"
+    ):
+        restore_postgres(repository, bad, SERVER + name, force=False)
+    rows = databases.admin.execute(
+        "SELECT datname FROM pg_database WHERE datname LIKE %s", (name + "%",)
+    )
+    assert rows.fetchall() == []
+
+
+def test_a_failed_dump_writes_no_manifest(repository: Repository, databases: Databases) -> None:
+    with pytest.raises(VaultError, match=r"cannot connect|does not exist"):
+        backup_postgres(repository, SERVER + databases.name(), "app")
+    assert repository.snapshots() == []
+
+
+def test_the_password_is_kept_off_the_command_line() -> None:
+    dbname, env = Target.parse("postgresql://u:s3cret@127.0.0.1:5432/app").tool_args()
+    assert "s3cret" not in dbname and env["PGPASSWORD"] == "s3cret"
+
+
+def test_cli_backup_and_restore(
+    tmp_path: Path, databases: Databases, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = databases.create()
+    _fill(source)
+    vault = str(tmp_path / "vault")
+    assert main(["vault", "backup", "--postgres", source, "--name", "app", "--vault", vault]) == 0
+    out = capsys.readouterr().out
+    assert "app (postgres, 2 table(s))" in out
+    snapshot = out.split()[1].rstrip(":")
+    existing = databases.create()
+    assert main(["vault", "restore", snapshot, "--to-postgres", existing, "--vault", vault]) == 1
+    assert "refusing to restore over it" in capsys.readouterr().err
+    assert main(["vault", "restore", snapshot, "--to", str(tmp_path / "x"), "--vault", vault]) == 1
