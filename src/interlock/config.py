@@ -208,8 +208,9 @@ def parse_policy(raw: bytes, *, project_root: str, source: str | None = None) ->
     rules = tuple(_rule(r, i, where) for i, r in enumerate(_list(data, "rules", where)))
     approvals = _approvals(_table(data, "approvals", where), where)
     known = {"environments", "inventory", "rules", "project", "hooks", "audit", "approvals"}
-    # [server] and [gateway] are read by `interlock serve` alone (server/, gateway/settings.py)
-    unknown = set(data) - known - {"server", "gateway"}
+    # [server] and [gateway] are read by `interlock serve` alone (server/, gateway/settings.py),
+    # [vault] by `interlock vault drill` (vault/drills.py)
+    unknown = set(data) - known - {"server", "gateway", "vault"}
     if unknown:
         raise ConfigError(f"{where}: unknown section(s) {', '.join(sorted(unknown))}")
     return Policy(

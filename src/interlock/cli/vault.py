@@ -132,6 +132,44 @@ def restore(
     return 0
 
 
+@vault.command("drill")
+@_VAULT
+@click.option("--source", default=None, help="Only this source (default: every source).")
+@click.option("--random", "pick_random", is_flag=True, help="A random backup, not the newest.")
+@click.option(
+    "--postgres",
+    "postgres_url",
+    metavar="URL",
+    envvar="INTERLOCK_VAULT_DRILL_PG",
+    help="Server for scratch databases (default $INTERLOCK_VAULT_DRILL_PG).",
+)
+def drill(vault_dir: Path, source: str | None, pick_random: bool, postgres_url: str | None) -> int:
+    """Restore backups into scratch targets, check them, log RTO and RPO; exit 1 on a failure."""
+    from interlock.config import find_config
+    from interlock.vault.drills import LOG_NAME, choose, load_assertions, run_drill
+
+    repository = open_local(vault_dir)
+    config = find_config(Path.cwd())
+    failed = 0
+    for snapshot in choose(repository, source, pick_random=pick_random):
+        name = snapshot.manifest.source
+        result = run_drill(
+            repository,
+            snapshot,
+            postgres_url=postgres_url,
+            assertions=load_assertions(config, name),
+            log=vault_dir / LOG_NAME,
+        )
+        state = "ok" if result.ok else f"FAILED: {result.error}"
+        click.echo(
+            f"drill {name} {snapshot.id[:12]} ({result.kind}, {result.assertions} assertion(s)): "
+            f"RTO {result.rto_seconds:.2f} s, RPO {result.rpo_seconds:.0f} s: {state}",
+            err=not result.ok,
+        )
+        failed += not result.ok
+    return 1 if failed else 0
+
+
 @vault.command("verify")
 @_VAULT
 def verify_command(vault_dir: Path) -> int:
