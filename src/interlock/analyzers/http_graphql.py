@@ -217,7 +217,7 @@ def mutation_fields(
                     continue
                 arguments: dict[str, str] = {}
                 for argument in node.arguments or ():
-                    _value(argument.name.value, argument.value, variables, arguments, 0)
+                    argument_value(argument.name.value, argument.value, variables, arguments, 0)
                 found.append(
                     MutationField(
                         name=node.name.value,
@@ -240,7 +240,7 @@ def mutation_fields(
     return found, None
 
 
-def _value(
+def argument_value(
     key: str, node: ValueNode, variables: Mapping[str, Any], out: dict[str, str], depth: int
 ) -> None:
     from graphql.language import (
@@ -251,6 +251,10 @@ def _value(
         VariableNode,
     )
 
+    """``key``'s argument value as dotted (key, string) pairs in ``out``, variables resolved.
+
+    Shared by the analyzer and the gateway's Railway resolver, so both read an argument alike.
+    """
     if depth > MAX_DEPTH:
         return
     if isinstance(node, VariableNode):
@@ -260,10 +264,10 @@ def _value(
                 out[k] = v
     elif isinstance(node, ObjectValueNode):
         for item in node.fields:
-            _value(f"{key}.{item.name.value}", item.value, variables, out, depth + 1)
+            argument_value(f"{key}.{item.name.value}", item.value, variables, out, depth + 1)
     elif isinstance(node, ListValueNode):
         for index, element in enumerate(node.values):
-            _value(f"{key}.{index}", element, variables, out, depth + 1)
+            argument_value(f"{key}.{index}", element, variables, out, depth + 1)
     elif isinstance(node, BooleanValueNode):
         out[key] = "true" if node.value else "false"
     elif isinstance(node, NullValueNode):

@@ -15,16 +15,20 @@ import hashlib
 import os
 import random
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
 
 import psycopg
 from psycopg import sql
 
 from interlock.replay import ReplayError
+
+if TYPE_CHECKING:
+    from interlock.replay.timeline import Timeline
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 ENV_VAR = "INTERLOCK_REPLAY_PG"
@@ -290,3 +294,25 @@ def fill_courses(cluster: Cluster, database: str, students: int, seed: int) -> N
                     for homework in range(1, 4)
                 ],
             )
+
+
+class Counted(Protocol):
+    """A scenario's world: what each database held before, and which are gone or changed now."""
+
+    @property
+    def before(self) -> Mapping[str, Contents]: ...
+
+    def lost(self) -> list[str]: ...
+
+
+def verify_intact(timeline: Timeline, world: Counted) -> bool:
+    """The protected run's last check, the same in every scenario: nothing lost."""
+    lost = world.lost()
+    rows = sum(c.total for c in world.before.values())
+    return timeline.check(
+        "postgres",
+        not lost,
+        f"nothing lost: {len(world.before)} databases, {rows:,} rows, same contents"
+        if not lost
+        else f"LOST: {', '.join(lost)}",
+    )

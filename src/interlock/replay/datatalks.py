@@ -32,7 +32,7 @@ from typing import Any
 
 from interlock.replay import agent as agents
 from interlock.replay.agent import Agent, Hook, Outcome, hook_line, stopped, summary, text_of
-from interlock.replay.databases import Cluster, Contents, fill_courses
+from interlock.replay.databases import Cluster, Contents, fill_courses, verify_intact
 from interlock.replay.timeline import Check, Result, Timeline, checker
 
 TITLE = (
@@ -336,18 +336,6 @@ def verify_loss(timeline: Timeline, world: World) -> bool:
         "the snapshot are gone"
         if gone
         else "the loss was NOT reproduced: something survived",
-    )
-
-
-def verify_intact(timeline: Timeline, world: World) -> bool:
-    lost = world.lost()
-    rows = sum(c.total for c in world.before.values())
-    return timeline.check(
-        "postgres",
-        not lost,
-        f"nothing lost: {len(world.before)} databases, {rows:,} rows, same contents"
-        if not lost
-        else f"LOST: {', '.join(lost)}",
     )
 
 

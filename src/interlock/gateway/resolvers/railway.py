@@ -37,7 +37,7 @@ from interlock.analyzers import http_graphql
 from interlock.environments import UNKNOWN, resolve
 
 if TYPE_CHECKING:
-    from graphql.language import ArgumentNode, ValueNode
+    from graphql.language import ArgumentNode
 
     from interlock.config import Policy
 
@@ -71,7 +71,6 @@ _BY_FIELD = (
 _SCOPED = {"service", "volume", "project"}
 """Objects that span environments: a field that also names an environment is about that one."""
 _KINDS = frozenset({"resource", "railway_environment", "railway_project"})
-_MAX_DEPTH = 24
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,9 @@ def targets(body: str, query: str, content_type: str) -> list[Target]:
         for name, mutation, arguments in _fields(document):
             values: dict[str, str] = {}
             for argument in arguments:
-                _flatten(argument.name.value, argument.value, variables, values, 0)
+                http_graphql.argument_value(
+                    argument.name.value, argument.value, variables, values, 0
+                )
             for target in _field_targets(name, values, mutation):
                 found[target] = None
     return list(found)
@@ -200,26 +201,6 @@ def _field_targets(field: str, values: Mapping[str, str], mutation: bool) -> lis
         # Reading a project (its name, its environments' names) is how every tool starts.
         named = [t for t in named if t.type != "project"]
     return named
-
-
-def _flatten(
-    key: str, node: ValueNode, variables: Mapping[str, Any], out: dict[str, str], depth: int
-) -> None:
-    from graphql.language import ListValueNode, NullValueNode, ObjectValueNode, VariableNode
-
-    if depth > _MAX_DEPTH:
-        return
-    if isinstance(node, VariableNode):
-        if node.name.value in variables:
-            out.update(http_graphql.flatten(variables[node.name.value], key))
-    elif isinstance(node, ObjectValueNode):
-        for item in node.fields:
-            _flatten(f"{key}.{item.name.value}", item.value, variables, out, depth + 1)
-    elif isinstance(node, ListValueNode):
-        for index, element in enumerate(node.values):
-            _flatten(f"{key}.{index}", element, variables, out, depth + 1)
-    elif not isinstance(node, NullValueNode):
-        out[key] = str(getattr(node, "value", ""))
 
 
 _QUERIES = {
