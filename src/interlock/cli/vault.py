@@ -12,16 +12,19 @@ from pathlib import Path
 
 import click
 
-from interlock.vault import Snapshot, VaultError, open_local, verify
+from interlock.vault import Snapshot, VaultError, open_vault, verify
 
 _VAULT = click.option(
     "--vault",
     "vault_dir",
     envvar="INTERLOCK_VAULT",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The vault's folder (default $INTERLOCK_VAULT).",
+    help="The vault: a folder, a `vault serve` URL or s3://bucket/prefix (default $INTERLOCK_VAULT).",
 )
+
+
+def _is_local(location: str) -> bool:
+    return "://" not in location
 
 
 @click.group()
@@ -36,7 +39,7 @@ def vault() -> None:
 @click.option("--postgres", "postgres_url", metavar="URL", help="A PostgreSQL database (pg_dump).")
 @click.option("--name", "source", required=True, help="The source's name in the vault.")
 def backup(
-    vault_dir: Path,
+    vault_dir: str,
     sqlite_path: Path | None,
     folder_path: Path | None,
     postgres_url: str | None,
@@ -47,8 +50,8 @@ def backup(
         raise VaultError("give exactly one of --sqlite PATH, --folder PATH and --postgres URL")
     if not source.strip() or len(source) > 200:
         raise VaultError("--name must be a non-empty name of at most 200 characters")
-    created = not (vault_dir / "config").exists()
-    repository = open_local(vault_dir, create=True)
+    created = _is_local(vault_dir) and not (Path(vault_dir) / "config").exists()
+    repository = open_vault(vault_dir, create=True)
     if created:
         click.echo(
             f"made a vault at {vault_dir} (key {repository.key.id} from {repository.key.source}); "
@@ -76,9 +79,9 @@ def backup(
 @vault.command("list")
 @_VAULT
 @click.option("--source", default=None, help="Only this source's backups.")
-def list_command(vault_dir: Path, source: str | None) -> int:
+def list_command(vault_dir: str, source: str | None) -> int:
     """Every backup whose manifest is stored, oldest first."""
-    for snapshot in open_local(vault_dir).snapshots():
+    for snapshot in open_vault(vault_dir).snapshots():
         manifest = snapshot.manifest
         if source is None or manifest.source == source:
             click.echo(
@@ -95,10 +98,10 @@ def list_command(vault_dir: Path, source: str | None) -> int:
 @click.option("--to-postgres", "postgres_url", metavar="URL", help="A new PostgreSQL database.")
 @click.option("--force", is_flag=True, help="Replace an existing target.")
 def restore(
-    vault_dir: Path, snapshot_id: str, target: Path | None, postgres_url: str | None, force: bool
+    vault_dir: str, snapshot_id: str, target: Path | None, postgres_url: str | None, force: bool
 ) -> int:
     """Restore a backup to a new path or database, checked against what its manifest recorded."""
-    repository = open_local(vault_dir)
+    repository = open_vault(vault_dir)
     snapshot = repository.find(snapshot_id)
     began = time.monotonic()
     if snapshot.manifest.kind == "postgres":
@@ -143,12 +146,12 @@ def restore(
     envvar="INTERLOCK_VAULT_DRILL_PG",
     help="Server for scratch databases (default $INTERLOCK_VAULT_DRILL_PG).",
 )
-def drill(vault_dir: Path, source: str | None, pick_random: bool, postgres_url: str | None) -> int:
+def drill(vault_dir: str, source: str | None, pick_random: bool, postgres_url: str | None) -> int:
     """Restore backups into scratch targets, check them, log RTO and RPO; exit 1 on a failure."""
     from interlock.config import find_config
     from interlock.vault.drills import LOG_NAME, choose, load_assertions, run_drill
 
-    repository = open_local(vault_dir)
+    repository = open_vault(vault_dir)
     config = find_config(Path.cwd())
     failed = 0
     for snapshot in choose(repository, source, pick_random=pick_random):
@@ -158,7 +161,7 @@ def drill(vault_dir: Path, source: str | None, pick_random: bool, postgres_url: 
             snapshot,
             postgres_url=postgres_url,
             assertions=load_assertions(config, name),
-            log=vault_dir / LOG_NAME,
+            log=Path(vault_dir) / LOG_NAME if _is_local(vault_dir) else None,
         )
         state = "ok" if result.ok else f"FAILED: {result.error}"
         click.echo(
@@ -172,9 +175,9 @@ def drill(vault_dir: Path, source: str | None, pick_random: bool, postgres_url: 
 
 @vault.command("verify")
 @_VAULT
-def verify_command(vault_dir: Path) -> int:
+def verify_command(vault_dir: str) -> int:
     """Check every object against its name and every backup's references; exit 1 on any problem."""
-    report = verify(open_local(vault_dir))
+    report = verify(open_vault(vault_dir))
     for problem in report.problems:
         click.echo(problem)
     notes = []
@@ -209,3 +212,11 @@ def _size(count: int) -> str:
         if count >= scale:
             return f"{count / scale:.1f} {unit}"
     return f"{count} B"
+
+
+# Each component's commands live in a module of their own and are registered here.
+from interlock.cli import vault_admin, vault_schedule, vault_serve, vault_snapshotter  # noqa: E402
+
+for _module in (vault_serve, vault_admin, vault_schedule, vault_snapshotter):
+    for _command in _module.COMMANDS:
+        vault.add_command(_command)

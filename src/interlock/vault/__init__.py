@@ -9,7 +9,7 @@ manifest), ``verify`` (every hash and reference), ``sources/`` (what gets backed
 from __future__ import annotations
 
 from interlock.vault.errors import VaultError, VaultFullError, VaultIntegrityError, VaultKeyError
-from interlock.vault.repository import Repository, Snapshot, open_local
+from interlock.vault.repository import Repository, Snapshot, open_local, open_vault
 from interlock.vault.verify import Report, verify
 
 __all__ = [
@@ -21,5 +21,6 @@ __all__ = [
     "VaultIntegrityError",
     "VaultKeyError",
     "open_local",
+    "open_vault",
     "verify",
 ]

@@ -26,6 +26,7 @@ from interlock.vault.errors import VaultKeyError
 __all__ = ["ENV", "FILE_NAME", "KEY_BYTES", "VaultKey", "load"]
 
 ENV = "INTERLOCK_VAULT_KEY"
+FILE_ENV = "INTERLOCK_VAULT_KEY_FILE"
 FILE_NAME = "vault.key"
 KEY_BYTES = keyfile.KEY_BYTES
 
@@ -59,8 +60,11 @@ class VaultKey:
         raise TypeError("a VaultKey cannot be pickled")
 
 
-def load(vault_dir: Path, *, create: bool = False) -> VaultKey:
-    """The key from ``$INTERLOCK_VAULT_KEY``, else ``<vault_dir>/vault.key``.
+def load(vault_dir: Path | None, *, create: bool = False) -> VaultKey:
+    """The key from ``$INTERLOCK_VAULT_KEY``, else the file ``$INTERLOCK_VAULT_KEY_FILE``, else
+    ``<vault_dir>/vault.key``. A vault reached over the network (``vault_dir`` None: a
+    ``vault serve`` URL or S3) has no folder here, so its key must come from one of the two
+    variables: the store never holds the key that opens it.
 
     ``create``: write a new key file when there is none (the first backup); reading commands
     (list, verify, restore) must find the key the vault was written with.
@@ -68,7 +72,15 @@ def load(vault_dir: Path, *, create: bool = False) -> VaultKey:
     encoded = os.environ.get(ENV)
     if encoded is not None:
         return VaultKey(_decode(encoded, ENV), ENV)
-    path = Path(vault_dir) / FILE_NAME
+    named = os.environ.get(FILE_ENV)
+    if named:
+        path = Path(named).expanduser()
+    elif vault_dir is None:
+        raise VaultKeyError(
+            f"no vault key: a remote vault's key comes from {ENV} or {FILE_ENV}, neither is set"
+        )
+    else:
+        path = Path(vault_dir) / FILE_NAME
     if not path.exists():
         if not create:
             raise VaultKeyError(f"no vault key: {ENV} is not set and {path} does not exist")

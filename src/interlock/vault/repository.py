@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from interlock.vault.errors import VaultError, VaultIntegrityError, VaultKeyErro
 from interlock.vault.keys import VaultKey
 from interlock.vault.manifests import Chunk, Manifest, Stream
 
-__all__ = ["CHUNK_SIZE", "Repository", "Snapshot", "now", "open_local"]
+__all__ = ["CHUNK_SIZE", "Repository", "Snapshot", "now", "open_local", "open_vault"]
 
 # Fixed-size chunks: simple and fast; content-defined chunking (restic's) would add
 # deduplication, which names of sealed bytes give up anyway (see the module docstring).
@@ -194,6 +195,23 @@ def open_local(path: Path, *, create: bool = False) -> Repository:
             "make one with a first `interlock vault backup`, or pass the right --vault",
         )
     repository = Repository(LocalBackend(path), keys.load(path, create=create))
+    repository.init_or_check(create=create)
+    return repository
+
+
+def open_vault(location: str | Path, *, create: bool = False) -> Repository:
+    """The vault at ``location``: a folder, ``http(s)://…`` (a ``vault serve``, writer token in
+    ``$INTERLOCK_VAULT_TOKEN``) or ``s3://bucket/prefix`` (Object Lock, docs/vault.md)."""
+    text = str(location)
+    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    if not scheme:
+        return open_local(Path(text), create=create)
+    # One module per backend, each with ``from_url(url) -> Backend``; loaded only when used.
+    module = {"http": "rest", "https": "rest", "s3": "s3"}.get(scheme)
+    if module is None:
+        raise VaultError(f"unknown vault location {scheme}://…: give a folder, http(s):// or s3://")
+    backend: Backend = importlib.import_module(f"interlock.vault.backends.{module}").from_url(text)
+    repository = Repository(backend, keys.load(None, create=create))
     repository.init_or_check(create=create)
     return repository
 
