@@ -92,6 +92,26 @@ FROZEN: dict[int, dict[str, list[str]]] = {
         ],
     },
     5: {"gateway_attempts": ["id", "session", "at", "kind", "key"]},
+    6: {
+        "vault_sources": [
+            "source",
+            "kind",
+            "target_rpo_seconds",
+            "newest_snapshot",
+            "newest_backup_at",
+            "newest_backup_size",
+            "last_backup_attempt_at",
+            "last_backup_error",
+            "last_drill_at",
+            "last_drill_ok",
+            "last_drill_error",
+            "last_verified_at",
+            "last_verified_snapshot",
+            "last_rto_seconds",
+            "last_rpo_seconds",
+            "updated_at",
+        ]
+    },
 }
 
 

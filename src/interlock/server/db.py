@@ -177,6 +177,31 @@ gateway_attempts = sa.Table(
     sa.Index("ix_gateway_attempts_session_at", "session", "at"),
 )
 
+# The vault's state as its own jobs report it (issue 7, docs/vault.md): one row per source.
+# Written by `interlock vault schedule` / `backup` / `drill` (vault/report.py), read by the
+# dashboard, the approval card and the server's freshness checks. Metadata only: ids, times,
+# sizes and error messages, never a key or a byte of backed-up data.
+vault_sources = sa.Table(
+    "vault_sources",
+    metadata,
+    sa.Column("source", sa.String(200), primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False, server_default=""),
+    sa.Column("target_rpo_seconds", sa.Float),  # None: no target configured
+    sa.Column("newest_snapshot", sa.String(64)),
+    sa.Column("newest_backup_at", sa.Float),  # the newest good backup's point in time
+    sa.Column("newest_backup_size", sa.BigInteger),
+    sa.Column("last_backup_attempt_at", sa.Float),
+    sa.Column("last_backup_error", sa.Text, nullable=False, server_default=""),
+    sa.Column("last_drill_at", sa.Float),
+    sa.Column("last_drill_ok", sa.Boolean),
+    sa.Column("last_drill_error", sa.Text, nullable=False, server_default=""),
+    sa.Column("last_verified_at", sa.Float),  # the newest drill or restore that passed
+    sa.Column("last_verified_snapshot", sa.String(64)),
+    sa.Column("last_rto_seconds", sa.Float),
+    sa.Column("last_rpo_seconds", sa.Float),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
 Migration = Callable[[Connection], None]
 
 
@@ -202,6 +227,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (3, "notification deliveries", _create(deliveries)),
     (4, "broker credentials and tokens", _create(credentials, tokens)),
     (5, "gateway velocity attempts", _create(gateway_attempts)),
+    (6, "vault sources", _create(vault_sources)),
 )
 
 _versions = sa.Table(
