@@ -23,11 +23,14 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from interlock.config import Approvals, Policy, find_config, load_policy
 from interlock.errors import ServerError
 from interlock.secrets import Secret
+
+if TYPE_CHECKING:
+    from interlock.vault.settings import VaultSettings
 
 DEFAULT_PORT = 8470
 CHANNEL_TYPES = ("slack", "pagerduty", "webhook")
@@ -57,6 +60,9 @@ class ServerSettings:
     long_poll_max: float = 25.0
     notify: tuple[Channel, ...] = ()
     policy: Policy = field(default_factory=lambda: load_policy(None))
+    vault: VaultSettings = field(default_factory=lambda: _no_vault())
+    """The config's ``[vault]`` (vault/settings.py), read once at start-up: what each source
+    protects, for the dashboard and the card. A bad section stops start-up (VaultError)."""
 
     @property
     def approvals(self) -> Approvals:
@@ -91,6 +97,7 @@ def load(
     if url is not None and not isinstance(url, str):
         raise ServerError("server.database_url must be a string")
     from interlock.server.db import sqlite_url
+    from interlock.vault import settings as vault_settings
 
     return ServerSettings(
         data_dir=folder_path,
@@ -101,7 +108,15 @@ def load(
         long_poll_max=_number(raw, "long_poll_max", 25.0, 1, 120),
         notify=_unique(tuple(_channel(c, i) for i, c in enumerate(_channels(raw)))),
         policy=policy,
+        vault=vault_settings.load(find_config(start)),
     )
+
+
+def _no_vault() -> VaultSettings:
+    # Imported here: the vault package is heavy, and most readers of these settings never look.
+    from interlock.vault.settings import VaultSettings
+
+    return VaultSettings()
 
 
 def _server_table(start: Path) -> dict[str, Any]:
