@@ -29,6 +29,16 @@ ALERTS: dict[str, str] = {
     "gateway_env_mismatch": "critical",
     "gateway_velocity": "critical",
     "honeytoken": "critical",
+    # The vault (issue 7; vault/report.py and server/vault_status.py write them): data at risk
+    # pages as critical, a job that failed once (it is retried) as an error.
+    "vault.backup_failed": "error",
+    "vault.stale": "critical",
+    "vault.drill_failed": "critical",
+    "vault.no_drill": "error",
+    "vault.recovered": "info",
+    "vault.deletion_requested": "critical",
+    "vault.deletion_cancelled": "warning",
+    "vault.deletion_done": "warning",
 }
 """Events that notify with no approval request behind them: kind -> PagerDuty severity. Their
 ``detail`` carries a one-line ``summary`` (interlock.gateway.alerts writes them)."""
