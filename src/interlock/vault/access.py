@@ -113,6 +113,12 @@ def writers(root: Path) -> list[dict[str, Any]]:
     ]
 
 
+def has_credentials(root: Path) -> bool:
+    """Whether any credential (the admin key or an active writer) exists; checks the file."""
+    access = _read(root)
+    return access["admin"] is not None or any(w["revoked"] is None for w in access["writers"])
+
+
 def check(root: Path, presented: str) -> Role | None:
     """The role ``presented`` holds, or None. Every stored hash is compared, in constant time."""
     found = identify(root, presented)
