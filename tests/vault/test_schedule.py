@@ -271,3 +271,27 @@ def test_the_scheduler_reads_drills_logged_by_others(tmp_path: Path) -> None:
     assert second.run_once().outcomes == []  # the backup is fresh, the drill logged
     clock[0] += 86400 + 1
     assert [o.job for o in second.run_once().outcomes] == ["backup", "drill"]
+
+
+def test_manual_backup_and_drill_count_when_the_config_names_the_source(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _sqlite_source(tmp_path / "notes.db")
+    _sqlite_source(tmp_path / "other.db")
+    _config(tmp_path, '[vault.sources.notes]\nsqlite = "notes.db"\nrpo = "6h"\n')
+    vault = str(tmp_path / "vault")
+    assert (
+        main(["vault", "backup", "--sqlite", "notes.db", "--name", "notes", "--vault", vault]) == 0
+    )
+    assert (
+        main(["vault", "backup", "--sqlite", "other.db", "--name", "other", "--vault", vault]) == 0
+    )
+    rows, _ = _server_rows(tmp_path)
+    assert set(rows) == {"notes"}  # "other" is not a configured source: not reported
+    assert rows["notes"]["target_rpo_seconds"] == 6 * 3600
+    assert rows["notes"]["last_drill_at"] is None
+    assert main(["vault", "drill", "--source", "notes", "--vault", vault]) == 0
+    rows, events = _server_rows(tmp_path)
+    assert rows["notes"]["last_drill_ok"] is True and rows["notes"]["last_verified_at"]
+    assert events == []
+    capsys.readouterr()

@@ -73,6 +73,10 @@ def backup(
         assert folder_path is not None
         snapshot = backup_folder(repository, folder_path, source)
     click.echo(f"snapshot {snapshot.id[:12]}: {_summary(snapshot, time.monotonic() - began)}")
+    from interlock.config import find_config
+    from interlock.vault.report import report_backup
+
+    report_backup(find_config(Path.cwd()), snapshot)  # counts for the dashboard, when configured
     return 0
 
 
@@ -150,6 +154,7 @@ def drill(vault_dir: str, source: str | None, pick_random: bool, postgres_url: s
     """Restore backups into scratch targets, check them, log RTO and RPO; exit 1 on a failure."""
     from interlock.config import find_config
     from interlock.vault.drills import LOG_NAME, choose, load_assertions, run_drill
+    from interlock.vault.report import report_drill
 
     repository = open_vault(vault_dir)
     config = find_config(Path.cwd())
@@ -170,6 +175,7 @@ def drill(vault_dir: str, source: str | None, pick_random: bool, postgres_url: s
             err=not result.ok,
         )
         failed += not result.ok
+        report_drill(config, result)  # vault/report.py: the dashboard, and an alert on a failure
     return 1 if failed else 0
 
 

@@ -36,8 +36,16 @@ from sqlalchemy.engine import Connection, Engine
 
 from interlock.secrets import mask, mask_json
 from interlock.vault.drills import DrillResult
+from interlock.vault.repository import Snapshot
 
-__all__ = ["Reporter", "from_config", "point_in_time"]
+__all__ = [
+    "Reporter",
+    "for_source",
+    "from_config",
+    "point_in_time",
+    "report_backup",
+    "report_drill",
+]
 
 _ERROR_LIMIT = 2000
 _SUMMARY_LIMIT = 900
@@ -315,6 +323,49 @@ def from_config(config: Path | None) -> Reporter:
     return Reporter(
         found.database_url, audit_path=found.data_dir / "audit.jsonl", where=f"server db {where}"
     )
+
+
+def for_source(config: Path | None, source: str) -> tuple[Reporter, float | None]:
+    """For a manual ``vault backup`` or ``vault drill``: the Reporter of ``config``'s server
+    and the source's target RPO when ``config``'s ``[vault]`` names ``source``; otherwise a
+    Reporter that records nothing. A broken ``[vault]`` is a warning here, never a failed
+    manual backup (the schedule, which needs it, refuses it)."""
+    from interlock.vault.errors import VaultError
+    from interlock.vault.settings import load
+
+    if config is None:
+        return Reporter(None), None
+    try:
+        found = load(config).sources.get(source)
+    except VaultError as exc:
+        reporter = Reporter(None, where=str(config))
+        reporter._warn(exc)
+        return reporter, None
+    if found is None:
+        return Reporter(None), None
+    return from_config(config), found.rpo_seconds
+
+
+def report_backup(config: Path | None, snapshot: Snapshot) -> None:
+    """A manual backup counts towards its source's freshness (when ``config`` names it)."""
+    manifest = snapshot.manifest
+    reporter, rpo = for_source(config, manifest.source)
+    with reporter:
+        reporter.backup_ok(
+            manifest.source,
+            manifest.kind,
+            snapshot.id,
+            point_in_time(manifest.started),
+            manifest.size,
+            rpo,
+        )
+
+
+def report_drill(config: Path | None, result: DrillResult) -> None:
+    """A manual drill counts (and a failed one alerts) when ``config`` names its source."""
+    reporter, rpo = for_source(config, result.source)
+    with reporter:
+        reporter.drill(result, rpo)
 
 
 def _insert_ignoring(conn: Connection) -> Any:
