@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from interlock.vault import keys
+from interlock.vault import keys, retention
 from interlock.vault.backends import Backend, ObjectExists
 from interlock.vault.backends.local import LocalBackend
 from interlock.vault.blobs import MAX_PLAINTEXT, seal, unseal
@@ -59,6 +59,8 @@ class Repository:
         self.backend = backend
         self.key = key
         self.chunk_size = CHUNK_SIZE
+        # Seconds each source's backups stay locked (retention.py); callers may replace it.
+        self.keep_within: retention.KeepWithin = retention.configured_keep_within()
 
     def init_or_check(self, *, create: bool) -> None:
         """Check the config (format, key id); with ``create``, write it when there is none."""
@@ -118,10 +120,15 @@ class Repository:
         return Stream(size, whole.hexdigest(), tuple(chunks))
 
     def commit(self, manifest: Manifest) -> Snapshot:
-        """Store the manifest: the last write of a backup, after all its chunks (step 2)."""
+        """Store the manifest: the last write of a backup, after all its chunks (step 2).
+
+        Its objects are locked before it is written and it right after (retention.py)."""
         blob = seal(self.key, "manifest", manifest.to_bytes())
         name = hashlib.sha256(blob).hexdigest()
+        end = retention.until(manifest, self.keep_within(manifest.source))
+        retention.lock_objects(self.backend, manifest, end)
         self._put_once("snapshots", name, blob)
+        retention.lengthen(self.backend, "snapshots", name, end)
         return Snapshot(name, manifest)
 
     def _put_once(self, kind: _Stored, name: str, blob: bytes) -> None:

@@ -5,30 +5,45 @@
     <vault>/snapshots/cd34…   sealed manifests, named the same way
     <vault>/tmp/              blobs being written; leftovers are from interrupted writes
     <vault>/vault.key         the key, mode 0600, when INTERLOCK_VAULT_KEY is not set
+    <vault>/locks/<kind>/<name>/<until>   write-once lock records; the latest is in force
 
 Every blob is written to ``tmp/``, fsynced, hard-linked to its name (which fails when the
 name exists, so nothing is ever overwritten, even by two writers racing) and its folder
 fsynced, as litestream and restic do: after ``put`` returns the blob survives a power cut, and
 a write cut short leaves only a file in ``tmp/``. Stored files are mode 0400.
+
+Locks (:class:`~interlock.vault.backends.Lockable`) are empty files named by the time they
+end (``20270101T000000.000000Z``, so names sort by time), made with ``O_EXCL`` and never
+changed: a lock is lengthened by adding a later record, and the lock in force is the latest
+one. Nothing removes a record while it is in force, so no record can shorten a lock;
+``remove`` checks it first. As with the rest of this backend, the rule is kept by this code
+and file modes, not the kernel: the vault's folder belongs to another user or host
+(docs/vault.md, threat model).
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
-from interlock.vault.backends import Kind, ObjectExists
+from interlock.vault.backends import Kind, ObjectExists, ObjectLocked
 from interlock.vault.errors import VaultError, VaultFullError
 
 __all__ = ["LocalBackend"]
 
 _FULL = {errno.ENOSPC, errno.EDQUOT}
+_LOCK_FORMAT = "%Y%m%dT%H%M%S.%fZ"
 
 
 class LocalBackend:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, clock: Callable[[], float] = time.time) -> None:
         self.root = Path(root)
+        # Only ``remove`` reads the clock: tests pass a fake one to step past a lock.
+        self.clock = clock
 
     @property
     def location(self) -> str:
@@ -87,6 +102,64 @@ class LocalBackend:
             return sorted(p.name for p in base.glob("*/*") if p.is_file())
         return sorted(p.name for p in base.iterdir() if p.is_file())
 
+    # -- locks and removal (Lockable) ---------------------------------------------------
+
+    def locked_until(self, kind: Kind, name: str) -> datetime | None:
+        folder = self._lock_dir(kind, name)
+        if not folder.is_dir():
+            return None
+        ends = [_lock_time(folder, p.name) for p in folder.iterdir()]
+        return max(ends) if ends else None
+
+    def extend_lock(self, kind: Kind, name: str, until: datetime) -> None:
+        if until.tzinfo is None:
+            raise VaultError("a lock's end must carry a time zone (UTC)")
+        until = until.astimezone(UTC)
+        if not self.exists(kind, name):
+            raise VaultError(f"cannot lock {kind[:-1]} {name}: it is not in the vault")
+        current = self.locked_until(kind, name)
+        if current is not None and until < current:
+            raise ObjectLocked(
+                f"{kind[:-1]} {name} is locked until {_iso(current)}; "
+                f"a lock until {_iso(until)} would shorten it"
+            )
+        if current == until:
+            return
+        folder = self._lock_dir(kind, name)
+        try:
+            self._ensure_dir(folder)
+            fd = os.open(folder / until.strftime(_LOCK_FORMAT), os.O_WRONLY | os.O_CREAT, 0o400)
+            os.close(fd)
+            _fsync_dir(folder)
+        except OSError as exc:
+            raise _storage_error(exc, self.location) from None
+
+    def remove(self, kind: Kind, name: str) -> None:
+        if kind == "config":
+            raise VaultError("the vault's config is never removed")
+        target = self.path(kind, name)
+        until = self.locked_until(kind, name)
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        if until is not None and until > now:
+            raise ObjectLocked(f"{kind[:-1]} {name} is locked until {_iso(until)}")
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise VaultError(f"cannot remove {kind[:-1]} {name}: {exc.strerror or exc}") from None
+        _fsync_dir(target.parent)
+        # The lock is over (checked above); its records go after the blob, never before.
+        folder = self._lock_dir(kind, name)
+        if folder.is_dir():
+            for record in folder.iterdir():
+                record.unlink(missing_ok=True)
+            folder.rmdir()
+
+    def _lock_dir(self, kind: Kind, name: str) -> Path:
+        _check_name(name)
+        return self.root / "locks" / kind / name
+
     def _write(self, fd: int, data: bytes) -> None:
         """Write all of ``data``; the one place bytes reach the disk (a storage-fault seam)."""
         view = memoryview(data)
@@ -106,6 +179,23 @@ def _check_name(name: str) -> None:
         return
     if len(name) != 64 or any(c not in "0123456789abcdef" for c in name):
         raise VaultError(f"not a vault object name: {name[:80]!r}")
+
+
+def _lock_time(folder: Path, record: str) -> datetime:
+    """The end of a lock record. Anything else in a lock folder is an error, not skipped:
+    a lock that cannot be read must not read as no lock."""
+    try:
+        return datetime.strptime(record, _LOCK_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        raise VaultError(
+            f"{folder / record} is not a lock record",
+            "something other than Interlock wrote in the vault's locks/ folder: find out "
+            "what before removing anything",
+        ) from None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _fsync_dir(folder: Path) -> None:
