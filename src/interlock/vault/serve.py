@@ -201,8 +201,11 @@ class Gate:
         await self.app(scope, receive, send)
 
 
-def build_app(root: Path) -> Starlette:
-    """The API over the vault folder ``root``; a :class:`VaultError` when it must not be served."""
+def build_app(root: Path, *, backend: LocalBackend | None = None) -> Starlette:
+    """The API over the vault folder ``root``; a :class:`VaultError` when it must not be served.
+
+    ``backend``: the storage of ``root`` (a storage-fault seam for tests, as in test_faults).
+    """
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
         raise VaultError(
@@ -220,7 +223,7 @@ def build_app(root: Path) -> Starlette:
             f"run `interlock vault access init --vault {root}` and `interlock vault access "
             f"writer-add NAME --vault {root}`",
         )
-    backend = LocalBackend(root)
+    backend = backend or LocalBackend(root)
     log = ServeLog(root / "serve.log")
 
     async def get_config(request: Request) -> Response:
