@@ -68,7 +68,7 @@ class RestBackend:
             base_url=self.url + "/v1/",
             headers={"authorization": f"Bearer {token}", "user-agent": "interlock-vault"},
             timeout=_TIMEOUT,
-            transport=transport or httpx.HTTPTransport(retries=2),
+            transport=transport or httpx.HTTPTransport(retries=1),
             follow_redirects=False,
         )
 
