@@ -159,6 +159,15 @@ def request(
     if wait > _MAXIMUM_COOLING_OFF:
         raise VaultError(f"a cooling-off of {_span(wait)} is over ten years")
     snapshot = _find(backend, snapshot_id)
+    alerts = _reporter(reporter)
+    if alerts.url is None:
+        # A request nobody hears of would go through unseen 72 hours later: the cooling-off
+        # is only worth something with the alert, so there is no request without one.
+        raise VaultError(
+            "no alert can be sent for a deletion request: no interlock.toml was found",
+            "run it where the Interlock server's interlock.toml is (or set INTERLOCK_CONFIG), "
+            "so vault.deletion_requested reaches its notifiers",
+        )
     with _locked(root):
         for other in pending(root, clock):
             if other.snapshot == snapshot:
@@ -185,7 +194,7 @@ def request(
         if kept is not None and kept.timestamp() > made.due
         else ""
     )
-    _reporter(reporter).alert(
+    alerts.alert(
         "vault.deletion_requested",
         f"vault: deletion of backup {snapshot[:12]} requested by {by} ({reason}); it is carried "
         f"out after {_iso(made.due)} unless cancelled: `interlock vault delete cancel "
