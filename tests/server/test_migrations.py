@@ -112,6 +112,15 @@ FROZEN: dict[int, dict[str, list[str]]] = {
             "updated_at",
         ]
     },
+    7: {
+        "vault_checks": [
+            "source",
+            "first_backup_at",
+            "stale_since",
+            "no_drill_since",
+            "checked_at",
+        ]
+    },
 }
 
 

@@ -60,7 +60,10 @@ def create_app(settings: ServerSettings) -> Starlette:
     import interlock.gateway.http  # registers /gateway/<upstream>/… and its client
     import interlock.server.alerts  # registers POST /api/v1/alerts (honeytokens)
     import interlock.server.notify  # noqa: F401  (registers /deliveries and its worker)
-    from interlock.server import dashboard  # noqa: F401  (registers the dashboard's routes)
+    from interlock.server import (
+        dashboard,  # noqa: F401  (registers the dashboard's routes)
+        vault_status,  # noqa: F401  (/vault/sources, freshness checks)
+    )
 
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = db.connect(settings.database_url, background_checkpoints=True)

@@ -12,7 +12,8 @@ PostgreSQL advisory locks in use (transaction-scoped; a new one takes a new key)
 - ``(8470, hashtext(binding))``, the two-key form, a key space of its own: filing or consuming
   one action (approvals.py);
 - ``8471``: the kill switch, exclusive to turn it on or off, shared while filing (approvals.py);
-- ``8472``: enqueueing notifications (notify.py).
+- ``8472``: enqueueing notifications (notify.py);
+- ``8473``: the vault freshness checks (vault_status.py).
 """
 
 from __future__ import annotations
@@ -202,6 +203,19 @@ vault_sources = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 
+# The server's own freshness checks of the vault (server/vault_status.py): per source, what it
+# has alerted on, so ``vault.stale`` and ``vault.no_drill`` page once (from one replica) until
+# they clear, and since when the source has had backups (for "no drill within 26 hours").
+vault_checks = sa.Table(
+    "vault_checks",
+    metadata,
+    sa.Column("source", sa.String(200), primary_key=True),
+    sa.Column("first_backup_at", sa.Float),  # the oldest backup point this server has seen
+    sa.Column("stale_since", sa.Float),  # vault.stale raised at; None: not alerting
+    sa.Column("no_drill_since", sa.Float),  # vault.no_drill raised at; None: not alerting
+    sa.Column("checked_at", sa.Float, nullable=False),
+)
+
 Migration = Callable[[Connection], None]
 
 
@@ -228,6 +242,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (4, "broker credentials and tokens", _create(credentials, tokens)),
     (5, "gateway velocity attempts", _create(gateway_attempts)),
     (6, "vault sources", _create(vault_sources)),
+    (7, "vault freshness checks", _create(vault_checks)),
 )
 
 _versions = sa.Table(

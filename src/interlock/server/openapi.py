@@ -145,6 +145,13 @@ def document() -> dict[str, Any]:
                     _APPROVER,
                 )
             },
+            "/api/v1/vault/sources": {
+                "get": _op(
+                    "Every vault source: newest backup, last drill and verified restore, ages, "
+                    "and whether it is stale (past its RPO) or its drill is overdue (26 h)",
+                    _APPROVER,
+                )
+            },
         },
         "components": {
             "schemas": {
