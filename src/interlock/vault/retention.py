@@ -16,6 +16,7 @@ and the backup's age past ``keep_within`` (checked by the purge as well).
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,6 +39,7 @@ __all__ = [
 DEFAULT_KEEP_WITHIN = duration(DEFAULTS["keep_within"], "the default keep_within")
 
 KeepWithin = Callable[[str], float]
+_LOCKERS = 8
 
 
 def until(manifest: Manifest, keep_within: float) -> datetime:
@@ -64,9 +66,21 @@ def lengthen(backend: Backend, kind: Kind, name: str, end: datetime) -> None:
 
 
 def lock_objects(backend: Backend, manifest: Manifest, end: datetime) -> None:
-    """Lock every object ``manifest`` names (before the manifest itself is written)."""
-    for name in sorted({chunk.object for chunk in manifest.chunks()}):
-        lengthen(backend, "objects", name, end)
+    """Lock every object ``manifest`` names (before the manifest itself is written).
+
+    Each lock is a durable write (two fsyncs in a folder, a request to S3), so they are made
+    ``_LOCKERS`` at a time: 256 local locks took 2.0 s one by one and 0.56 s eight at a time
+    (ext4, this project's 2-core VM), the journal committing concurrent fsyncs together.
+    The first failure is raised, and the manifest is then never written.
+    """
+    names = sorted({chunk.object for chunk in manifest.chunks()})
+    if len(names) <= 2:
+        for name in names:
+            lengthen(backend, "objects", name, end)
+        return
+    with ThreadPoolExecutor(min(_LOCKERS, len(names))) as pool:
+        for _ in pool.map(lambda name: lengthen(backend, "objects", name, end), names):
+            pass
 
 
 def configured_keep_within(config: Path | None = None) -> KeepWithin:
