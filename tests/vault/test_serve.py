@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from interlock.broker import keys as broker_keys
 from interlock.broker.credentials import Credentials
@@ -57,11 +58,14 @@ def serve_command(root: Path, listen: str) -> list[str]:
     return [INTERLOCK, "vault", "serve", "--vault", str(root), "--listen", listen]
 
 
-def start(root: Path, token: str) -> tuple[str, subprocess.Popen[bytes]]:
+def start(root: Path, token: str, cwd: Path) -> tuple[str, subprocess.Popen[bytes]]:
     """`interlock vault serve` in its own process; returns once it answers."""
     port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERLOCK_")}
     process = subprocess.Popen(
         serve_command(root, f"127.0.0.1:{port}"),
+        cwd=cwd,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -93,7 +97,11 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
     key_file.chmod(0o600)
     monkeypatch.setenv(FILE_ENV, str(key_file))
     monkeypatch.setenv(TOKEN_ENV, writer)
-    url, process = start(root, writer)
+    # Deletion requests alert through the nearest interlock.toml: the server's SQLite database
+    # in <tmp>/.interlock (vault/report.py).
+    (tmp_path / "interlock.toml").write_text("# vault serve tests\n")
+    monkeypatch.chdir(tmp_path)
+    url, process = start(root, writer, tmp_path)
     yield Served(url, root, writer, admin, process)
     process.terminate()
     process.wait(timeout=10)
@@ -342,6 +350,7 @@ def test_the_admin_key_cannot_delete_through_the_api_verbs_either(
         "PATCH snapshots": 405,
     }
     assert answers["POST snapshots"] == 400 and answers["POST config"] == 409
+    assert answers["POST admin"] == 422  # a deletion request without a reason is refused
     assert_intact(served, snapshot, before, capsys)
 
 
@@ -433,3 +442,47 @@ def test_access_commands_print_each_token_once(
     assert access.check(root, token) is None
     code, _, err = run(capsys, "access", "init", "--vault", str(root))
     assert code == 1 and "already has an admin key" in err
+
+
+def _events(tmp_path: Path) -> list[str]:
+    engine = db.connect(db.sqlite_url(tmp_path / ".interlock"))
+    try:
+        with engine.connect() as conn:
+            return [r.kind for r in conn.execute(sa.select(db.events).order_by(db.events.c.seq))]
+    finally:
+        engine.dispose()
+
+
+def test_the_admin_key_asks_for_a_deletion_that_waits_and_a_writer_cancels_it(
+    served: Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    snapshot = backed_up(served, tmp_path, capsys)
+    before = stored(served.root)
+    admin = {"authorization": f"Bearer {served.admin}"}
+    writer = {"authorization": f"Bearer {served.writer}"}
+    with httpx.Client(base_url=served.url, timeout=30) as client:
+        asked = client.post(
+            "/v1/admin/deletions", json={"snapshot": snapshot[:12], "reason": "old"}, headers=admin
+        )
+        assert asked.status_code == 201, asked.text
+        made = asked.json()
+        assert made["snapshot"] == snapshot and made["due"] - made["requested"] >= 72 * 3600
+        assert made["by"].startswith("admin key (vault serve, from 127.0.0.1)")
+        short = client.post(
+            "/v1/admin/deletions",
+            json={"snapshot": snapshot, "reason": "now", "cooling_off_seconds": 60},
+            headers=admin,
+        )
+        assert short.status_code == 422 and "floor" in short.json()["error"]["message"]
+        listed = client.get("/v1/deletions", headers=writer).json()["pending"]
+        assert [p["id"] for p in listed] == [made["id"]]
+        assert_intact(served, snapshot, before, capsys)  # a request removes nothing
+
+        cancelled = client.post(f"/v1/deletions/{made['id']}/cancel", headers=writer)
+        assert cancelled.status_code == 200, cancelled.text
+        assert client.get("/v1/deletions", headers=writer).json() == {"pending": []}
+    assert _events(tmp_path) == ["vault.deletion_requested", "vault.deletion_cancelled"]
+    assert_intact(served, snapshot, before, capsys)
+    log = (served.root / "serve.log").read_text()
+    assert served.admin not in log and served.writer not in log
+    assert '"deletion requested"' in log and '"deletion cancelled"' in log

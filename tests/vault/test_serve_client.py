@@ -117,6 +117,8 @@ def test_plain_http_only_to_a_loopback_address() -> None:
 
 def test_an_unreachable_vault_is_a_clear_error() -> None:
     backend = RestBackend(f"http://127.0.0.1:{_port()}", TOKEN)
-    with pytest.raises(VaultError, match=r"cannot reach the vault at http://127\.0\.0\.1") as caught:
+    with pytest.raises(
+        VaultError, match=r"cannot reach the vault at http://127\.0\.0\.1"
+    ) as caught:
         backend.list("snapshots")
     assert TOKEN not in caught.value.diagnostics()

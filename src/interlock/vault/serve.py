@@ -66,6 +66,7 @@ _CODES = {
     409: "exists",
     411: "length_required",
     413: "too_large",
+    422: "refused",
     429: "too_many_failures",
     500: "internal",
     507: "vault_full",
@@ -260,13 +261,13 @@ def build_app(root: Path, *, backend: LocalBackend | None = None) -> Starlette:
         return await _store(request, backend, log, kind, name, body)
 
     routes = [
+        *_deletion_routes(root, log),
         Route("/v1/config", get_config, methods=["GET", "HEAD"]),
         Route("/v1/config", post_config, methods=["POST"]),
         Route("/v1/{kind:str}/", list_blobs, methods=["GET"]),
         Route("/v1/{kind:str}/{name:str}", get_blob, methods=["GET", "HEAD"]),
         Route("/v1/{kind:str}/{name:str}", post_blob, methods=["POST"]),
     ]
-    routes.extend(_admin_routes(root, log))
 
     async def http_error(request: Request, exc: HTTPException) -> Response:
         if request.method == "POST" or exc.status_code in (405, 413):
@@ -289,9 +290,69 @@ def build_app(root: Path, *, backend: LocalBackend | None = None) -> Starlette:
     return app
 
 
-def _admin_routes(root: Path, log: ServeLog) -> list[Route]:
-    """Deletion requests with the admin key (cooling-off in interlock.vault.deletion)."""
-    return []
+def _deletion_routes(root: Path, log: ServeLog) -> list[Route]:
+    """Deletion requests through :mod:`interlock.vault.deletion` (its cooling-off and alerts).
+
+    Asking is the admin key's (``/v1/admin/deletions``; the Gate refuses writers); listing and
+    cancelling are open to every credential, since cancelling only ever keeps data. A purge is
+    not a route: it needs the vault key, which this process never holds (run `interlock vault
+    purge` on the vault's host with the key at hand).
+    """
+    from interlock.vault import deletion
+
+    async def request_deletion(request: Request) -> Response:
+        try:
+            body = json.loads(await _body(request, MAX_CONFIG))
+            if not isinstance(body, dict):
+                raise ValueError
+            snapshot, reason = str(body["snapshot"]), str(body.get("reason", ""))
+            wait = body.get("cooling_off_seconds")
+            cooling_off = None if wait is None else float(wait)
+        except (ValueError, KeyError, TypeError):
+            return _refuse(
+                request,
+                log,
+                400,
+                'send {"snapshot": ID, "reason": TEXT[, "cooling_off_seconds": N]}',
+            )
+        try:
+            made = await run_in_threadpool(
+                lambda: deletion.request(
+                    root, snapshot, reason=reason, by=_by(request), cooling_off=cooling_off
+                )
+            )
+        except VaultError as exc:
+            return _refuse(request, log, 422, str(exc))
+        log.write(
+            request.scope, 201, "deletion requested", deletion=made.id, snapshot=made.snapshot
+        )
+        return JSONResponse(made.to_json(), status_code=201)
+
+    async def list_deletions(request: Request) -> Response:
+        found = await run_in_threadpool(deletion.pending, root)
+        return JSONResponse({"pending": [p.to_json() for p in found]})
+
+    async def cancel_deletion(request: Request) -> Response:
+        deletion_id = request.path_params["id"]
+        try:
+            await run_in_threadpool(lambda: deletion.cancel(root, deletion_id, by=_by(request)))
+        except VaultError as exc:
+            return _refuse(request, log, 422, str(exc))
+        log.write(request.scope, 200, "deletion cancelled", deletion=deletion_id)
+        return JSONResponse({"cancelled": deletion_id})
+
+    return [
+        Route("/v1/admin/deletions", request_deletion, methods=["POST"]),
+        Route("/v1/deletions", list_deletions, methods=["GET"]),
+        Route("/v1/deletions/{id:str}/cancel", cancel_deletion, methods=["POST"]),
+    ]
+
+
+def _by(request: Request) -> str:
+    """Who asks, for the deletion records and alerts: the credential's name and address."""
+    role, name = request.scope["state"]["identity"]
+    who = "admin key" if role == "admin" else f"writer {name}"
+    return f"{who} (vault serve, from {_client(request.scope)})"
 
 
 def _kind_and_name(request: Request) -> tuple[Kind, str]:
