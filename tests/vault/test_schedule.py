@@ -295,3 +295,65 @@ def test_manual_backup_and_drill_count_when_the_config_names_the_source(
     assert rows["notes"]["last_drill_ok"] is True and rows["notes"]["last_verified_at"]
     assert events == []
     capsys.readouterr()
+
+
+def test_a_run_of_failures_pages_on_the_first_then_hourly(tmp_path: Path) -> None:
+    parsed = settings.parse(
+        {"location": str(tmp_path / "vault"), "sources": {"gone": {"sqlite": "/no/such.db"}}}
+    )
+    clock = [time.time()]
+    url = db.sqlite_url(tmp_path / "server")
+    scheduler = Scheduler(
+        parsed,
+        str(tmp_path / "vault"),
+        Reporter(url, clock=lambda: clock[0]),
+        clock=lambda: clock[0],
+        echo=lambda t, e: None,
+    )
+    tries = 0
+    began = clock[0]
+    while clock[0] - began < 3700:
+        outcomes = scheduler.run_once().outcomes
+        tries += len(outcomes)
+        clock[0] = scheduler.states["gone"].retry_backup_at  # the next retry, at once
+    assert tries >= 8  # 30 s, 1, 2, 4, 8, 15, 15 … min
+    engine = db.connect(url)
+    with engine.connect() as conn:
+        kinds = [r.kind for r in conn.execute(sa.select(db.events.c.kind))]
+        row = conn.execute(sa.select(db.vault_sources)).one()
+    engine.dispose()
+    assert kinds == ["vault.backup_failed", "vault.backup_failed"]  # first, and an hour on
+    assert "/no/such.db" in row.last_backup_error
+
+
+def test_the_loop_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    _sqlite_source(tmp_path / "notes.db")
+    config = _config(tmp_path, '[vault.sources.notes]\nsqlite = "notes.db"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERLOCK_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    interlock = str(Path(sys.executable).with_name("interlock"))
+    process = subprocess.Popen(
+        [interlock, "vault", "schedule", "--config", str(config)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # the backup, then the drill
+        second = process.stdout.readline()
+        assert first.startswith("backup notes: snapshot") and second.startswith("drill notes")
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=20)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert "SIGTERM, stopping" in err
+    assert _snapshots(tmp_path) == ["notes"]

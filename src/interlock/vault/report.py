@@ -109,8 +109,11 @@ class Reporter:
 
         self._upsert(source, kind, target_rpo, write)
 
-    def backup_failed(self, source: str, kind: str, error: str, target_rpo: float | None) -> None:
-        """A failed backup: recorded on the row, and a ``vault.backup_failed`` alert."""
+    def backup_failed(
+        self, source: str, kind: str, error: str, target_rpo: float | None, *, alert: bool = True
+    ) -> None:
+        """A failed backup: recorded on the row, and (``alert``) a ``vault.backup_failed``
+        alert. The scheduler alerts on the first failure of a run of them, then hourly."""
         error = _clip(mask(error), _ERROR_LIMIT)
         newest: list[float | None] = [None]
 
@@ -118,7 +121,7 @@ class Reporter:
             newest[0] = row.newest_backup_at
             return {"last_backup_attempt_at": now, "last_backup_error": error}
 
-        if not self._upsert(source, kind, target_rpo, write):
+        if not self._upsert(source, kind, target_rpo, write) or not alert:
             return
         now = self.clock()
         age = None if newest[0] is None else now - newest[0]
@@ -140,9 +143,11 @@ class Reporter:
             },
         )
 
-    def drill(self, result: DrillResult, target_rpo: float | None = None) -> None:
+    def drill(
+        self, result: DrillResult, target_rpo: float | None = None, *, alert: bool = True
+    ) -> None:
         """A drill's outcome: a passed one is the source's last verified restore; a failed one
-        is a ``vault.drill_failed`` alert."""
+        is (``alert``) a ``vault.drill_failed`` alert."""
         error = _clip(mask(result.error), _ERROR_LIMIT)
         backed_up = point_in_time(result.backed_up)
 
@@ -161,7 +166,8 @@ class Reporter:
                     values.update(newest_snapshot=result.snapshot, newest_backup_at=backed_up)
             return values
 
-        if not self._upsert(result.source, result.kind, target_rpo, write) or result.ok:
+        written = self._upsert(result.source, result.kind, target_rpo, write)
+        if not written or result.ok or not alert:
             return
         self.alert(
             "vault.drill_failed",

@@ -55,6 +55,9 @@ FIRST_RETRY = 30.0
 LONGEST_RETRY = 900.0
 # The loop looks again at least this often, so a change in the vault (a manual backup) counts.
 LONGEST_SLEEP = 300.0
+# A run of failures pages on its first, then at most this often (the retries are more frequent;
+# the server's vault.stale check pages on its own once the RPO is passed).
+REALERT = 3600.0
 
 
 @dataclass
@@ -66,8 +69,10 @@ class SourceState:
     last_drill: float | None = None  # when the last drill (passed or failed) ended
     backup_failures: int = 0
     retry_backup_at: float = 0.0
+    backup_alerted_at: float | None = None
     drill_failures: int = 0
     retry_drill_at: float = 0.0
+    drill_alerted_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,7 @@ class Scheduler:
         self.clock = clock
         self.echo: Echo = echo or (lambda text, error: print(text))
         self.states: dict[str, SourceState] = {name: SourceState() for name in settings.sources}
+        self.quiet = False  # the loop does not print a line per fresh source every pass
         self._repository: Repository | None = None
 
     # --- one pass -----------------------------------------------------------------------------
@@ -164,6 +170,8 @@ class Scheduler:
         for source in self.settings.sources.values():
             if backup_due(source, self.states[source.name], self.clock()):
                 done.outcomes.append(self._backup(source))
+            elif self.quiet:
+                continue
             elif self.states[source.name].backup_failures:
                 wait = self.states[source.name].retry_backup_at - self.clock()
                 self.echo(f"backup {source.name}: retrying in {_age(wait)}", False)
@@ -182,6 +190,7 @@ class Scheduler:
     def run_forever(self, stop: threading.Event) -> None:
         """Passes until ``stop`` is set (SIGTERM): a job under way finishes first, since a
         backup cut short is never listed anyway and a drill drops its scratch target."""
+        self.quiet = True
         while not stop.is_set():
             self.run_once()
             now = self.clock()
@@ -200,14 +209,19 @@ class Scheduler:
             state.backup_failures += 1
             wait = backoff(state.backup_failures, source.rpo_seconds)
             state.retry_backup_at = self.clock() + wait
-            self.reporter.backup_failed(source.name, source.kind, error, source.rpo_seconds)
+            page = _page(state.backup_failures, state.backup_alerted_at, self.clock())
+            if page:
+                state.backup_alerted_at = self.clock()
+            self.reporter.backup_failed(
+                source.name, source.kind, error, source.rpo_seconds, alert=page
+            )
             text = (
                 f"backup {source.name} FAILED ({state.backup_failures} in a row; "
                 f"next try in {_age(wait)}): {error}"
             )
             self.echo(text, True)
             return Outcome(source.name, "backup", False, text)
-        state.backup_failures = 0
+        state.backup_failures, state.backup_alerted_at = 0, None
         state.newest_backup = point_in_time(snapshot.manifest.started)
         state.newest_snapshot = snapshot.id
         size = snapshot.manifest.size
@@ -238,14 +252,18 @@ class Scheduler:
         except Exception as exc:  # the drill could not even start: that is a failed drill
             result = _not_run(source, state, _describe(exc), self.clock())
         state.last_drill = self.clock()
+        page = False
         if result.ok:
-            state.drill_failures = 0
+            state.drill_failures, state.drill_alerted_at = 0, None
         else:
             state.drill_failures += 1
             state.retry_drill_at = self.clock() + backoff(
                 state.drill_failures, source.drill_every_seconds
             )
-        self.reporter.drill(result, source.rpo_seconds)
+            page = _page(state.drill_failures, state.drill_alerted_at, self.clock())
+            if page:
+                state.drill_alerted_at = self.clock()
+        self.reporter.drill(result, source.rpo_seconds, alert=page)
         verdict = "ok" if result.ok else f"FAILED: {mask(result.error)}"
         text = (
             f"drill {source.name} {result.snapshot[:12]}: RTO {result.rto_seconds:.2f} s, "
@@ -303,6 +321,11 @@ class Scheduler:
         if self._repository is None:
             self._repository = open_vault(self.location, create=True)
         return self._repository
+
+
+def _page(failures: int, alerted_at: float | None, now: float) -> bool:
+    """Whether this failure alerts: the first of a run, then one an hour while it lasts."""
+    return failures == 1 or alerted_at is None or now - alerted_at >= REALERT
 
 
 def _backup(repository: Repository, source: SourceSettings) -> Snapshot:
