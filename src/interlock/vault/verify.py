@@ -75,6 +75,10 @@ def verify(repository: Repository) -> Report:
     # Only a folder backend has half-written files to count; others write atomically.
     pending = getattr(backend, "leftovers", None)
     report.leftovers = len(pending()) if callable(pending) else 0
+    # A store that keeps history (S3 versions) names what was written over or deleted there.
+    history = getattr(backend, "tampering", None)
+    if callable(history):
+        report.problems.extend(history())
     return report
 
 
