@@ -161,3 +161,41 @@ def test_vault_alerts_notify_with_their_severities() -> None:
     for kind in ("vault.backup_failed", "vault.drill_failed", "vault.no_drill", "vault.stale"):
         assert messages.ALERTS[kind] in ("error", "critical")
     assert messages.ALERTS["vault.deletion_requested"] == "critical"
+
+
+def test_a_job_reported_failure_and_a_stale_source_page_through_the_notifier(
+    make_server: MakeServer,
+) -> None:
+    """The vault's job writes into the server's database from outside (vault/report.py); the
+    server's notifier finds the event and pages, the password in the error masked."""
+    from interlock.server.settings import Channel as NotifyChannel
+    from tests.server.fakes import PagerDutyEvents
+
+    pagerduty = PagerDutyEvents()
+    try:
+        served = make_server(
+            notify=(
+                NotifyChannel(
+                    "pager",
+                    "pagerduty",
+                    Secret(pagerduty.url),
+                    routing_key=Secret(pagerduty.routing_key),
+                ),
+            )
+        )
+        now = time.time()
+        with Reporter(served.settings.database_url) as reporter:
+            reporter.backup_ok("app", "postgres", "a" * 64, now - 3 * HOUR, 10, HOUR)
+            reporter.backup_failed(
+                "app", "postgres", "connect postgresql://u:pa55word-x@db/app failed", HOUR
+            )
+        vault_status.check_and_alert(served.state, now)
+        got = pagerduty.wait_for(2, ok=True)
+        events = {e.json()["payload"]["class"]: e.json() for e in got}
+        assert set(events) == {"vault.backup_failed", "vault.stale"}
+        assert events["vault.backup_failed"]["payload"]["severity"] == "error"
+        assert events["vault.stale"]["payload"]["severity"] == "critical"
+        assert "app" in events["vault.stale"]["payload"]["summary"]
+        assert "pa55word-x" not in json.dumps([e.json() for e in got])
+    finally:
+        pagerduty.close()
