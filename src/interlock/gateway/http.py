@@ -63,6 +63,7 @@ from interlock.gateway.resolvers import railway
 from interlock.gateway.settings import GatewaySettings, Upstream, load
 from interlock.gateway.velocity import VelocityLimit
 from interlock.server import alerts as server_alerts
+from interlock.server import predestroy
 from interlock.server.app import State, register_background, register_routes, state_of
 from interlock.server.approvals import ApprovalService
 
@@ -411,14 +412,17 @@ class Gateway:
         self, token: TokenInfo, upstream: Upstream, action: Any, trail: Trail
     ) -> None:
         """Consume an approval for exactly this request, or file one (step 7)."""
-        outcome = await run_in_threadpool(
-            lambda: self.approvals.submit(
-                action,
-                reason=f"sent through the Interlock gateway to upstream {upstream.name} "
-                f"with token {token.id} ({token.environment})",
-            )
+        # Released only after a vault snapshot of what it destroys (server/predestroy.py).
+        outcome, snapshot = await predestroy.release(
+            self.state.settings.policy.source,
+            self.approvals,
+            action,
+            reason=f"sent through the Interlock gateway to upstream {upstream.name} "
+            f"with token {token.id} ({token.environment})",
         )
         trail.request_id = outcome.request_id
+        if not snapshot.ok:
+            raise _Refused(503, "snapshot_failed", outcome.message)
         if outcome.state == "approved":
             trail.outcome = "approved"
             return

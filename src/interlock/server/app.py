@@ -37,7 +37,7 @@ from interlock import killswitch
 from interlock.actions import action_from_json
 from interlock.audit import GroupCommitLog
 from interlock.errors import ApprovalError
-from interlock.server import db
+from interlock.server import db, predestroy
 from interlock.server.accounts import SESSION_SECONDS, Accounts, Session
 from interlock.server.approvals import STATES, ApprovalService
 from interlock.server.openapi import document
@@ -261,8 +261,13 @@ async def submit(request: Request) -> Response:
     requester = data.get("requester")
     if not isinstance(reason, str) or (requester is not None and not isinstance(requester, str)):
         raise HTTPException(400, "reason and requester must be strings")
-    outcome = await run_in_threadpool(
-        state_of(request).service.submit, action, reason=reason, requester=requester
+    # An approved destructive action waits for a vault snapshot of what it destroys (issue 7).
+    outcome, _ = await predestroy.release(
+        state_of(request).settings.policy.source,
+        state_of(request).service,
+        action,
+        reason=reason,
+        requester=requester,
     )
     body = outcome.to_json()
     if outcome.request_id:

@@ -148,6 +148,27 @@ class ApprovalService:
                 APPROVED, consumed.id, f"approved by {', '.join(who)} ({consumed.id})", who
             )
 
+    def approved_waiting(self, action: Action) -> tuple[str, Decision] | None:
+        """The approved, unused request ``submit`` would consume for ``action`` (not consumed
+        here), with the decision: what a pre-destroy snapshot runs before (server/predestroy.py)."""
+        decision = _decide(action, self._project_policy(action))
+        if decision.verdict is not Verdict.ASK:
+            return None
+        query = sa.select(requests.c.id).where(
+            requests.c.binding == self.binding(action, decision),
+            requests.c.state == APPROVED,
+            requests.c.consumed_at.is_(None),
+            requests.c.use_by > self.clock(),
+        )
+        with db.read(self.engine) as conn:
+            found = conn.execute(query.limit(1)).scalar()
+        return (str(found), decision) if found else None
+
+    def note(self, request_id: str | None, kind: str, actor: str, detail: dict[str, Any]) -> None:
+        """Record an event that changes no state (a pre-destroy snapshot taken or failed)."""
+        with self._transaction() as tx:
+            self._event(tx, kind, request_id, actor, detail)
+
     def _pending(
         self,
         tx: _Tx,

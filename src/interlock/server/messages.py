@@ -32,6 +32,7 @@ ALERTS: dict[str, str] = {
     # The vault (issue 7; vault/report.py and server/vault_status.py write them): data at risk
     # pages as critical, a job that failed once (it is retried) as an error.
     "vault.backup_failed": "error",
+    "vault.predestroy_failed": "critical",  # an approved action held: server/predestroy.py
     "vault.stale": "critical",
     "vault.drill_failed": "critical",
     "vault.no_drill": "error",

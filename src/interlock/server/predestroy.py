@@ -1,0 +1,379 @@
+"""Pre-destroy snapshots, the server's side (issue 7 item 7, docs/vault.md).
+
+Before an *approved* destructive action on a data-bearing target is released, the vault takes a
+fresh backup of every source that protects the target; if any backup fails, the action does
+not run. PocketOS lost its database and its backups to one approved-looking ``volumeDelete``;
+with this, an approval is worth nothing until the vault holds a copy of what it destroys.
+
+The server and the gateway never hold the vault key: they ask ``interlock vault snapshotter``
+(vault/snapshotter.py) with a trigger token that can only ask. Where it is called:
+
+1. the gateway, when it is about to forward an approved request (gateway/http.py);
+2. the approval server, when a hook's retry of an approved action comes to consume its
+   approval (``POST /api/v1/requests``, server/app.py).
+
+Both go through :func:`release`, in this order:
+
+1. no ``[vault.sources.*] protects`` at all: plain ``submit`` (one cached file check);
+2. is an approved, unused request waiting for exactly this action? (read only; not consumed);
+3. the targets it destroys (:func:`targets_of`) and the sources protecting them; none: submit;
+4. ask the snapshotter for each source, at once; **all** must answer 201;
+5. a failure of any kind (the backup failed, the snapshotter is down, not configured, no
+   trigger token) denies this attempt with the reason, records ``vault.predestroy_failed`` on
+   the request (audit log, the card's events, a critical page) and does NOT consume the
+   approval: the same action passes once the vault works;
+6. success records ``predestroy_snapshot`` (sources and snapshot ids) on the request, then
+   ``submit`` consumes the approval. Should it have expired meanwhile, the agent is told so and
+   the snapshot stays, an extra backup.
+
+Targets (what ``protects`` lists):
+
+- ``railway:volume:<volumeId>``: a Railway ``volumeDelete`` (catalog rule
+  ``http.provider.railway.volume_delete``), the ``volumeId`` as the request names it;
+- ``postgres:<dbname>``: SQL that drops, truncates or deletes (an operation ``db.drop_*``,
+  ``db.truncate*``, ``db.delete*``), with the database named by the client's command line: the
+  URL's or conninfo's ``dbname``, ``-d``/``--dbname``, the first positional argument,
+  ``PGDATABASE=``/``DATABASE_URL=`` before the command. A database Interlock cannot name (a
+  variable, SQL sent some other way) is protected by every source with a ``postgres:`` target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from starlette.concurrency import run_in_threadpool
+
+from interlock.actions import Action, ShellAction
+from interlock.decisions import Decision, Verdict
+from interlock.errors import InterlockError
+from interlock.secrets import mask
+from interlock.server.approvals import ApprovalService, Outcome
+from interlock.vault.settings import SourceSettings, VaultSettings
+
+__all__ = [
+    "FAILED",
+    "SNAPSHOT",
+    "TIMEOUT_ENV",
+    "SnapshotOutcome",
+    "databases_named",
+    "release",
+    "snapshot_before",
+    "targets_of",
+]
+
+SNAPSHOT = "predestroy_snapshot"
+FAILED = "vault.predestroy_failed"
+TIMEOUT_ENV = "INTERLOCK_SNAPSHOT_TIMEOUT"
+DEFAULT_TIMEOUT = 900.0
+"""Seconds to wait for one backup: generous, since a large database takes minutes to dump."""
+UNKNOWN_DATABASE = "postgres:?"
+_POSTGRES_CLIENTS = frozenset({"psql", "pgcli", "usql", "cockroach"})
+_DESTRUCTIVE_SQL = ("db.drop", "db.truncate", "db.delete")
+
+
+@dataclass(frozen=True)
+class SnapshotOutcome:
+    """What the vault did before a release: the sources asked, the snapshots, or why not."""
+
+    sources: tuple[str, ...] = ()
+    snapshots: tuple[dict[str, Any], ...] = ()
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def ids(self) -> str:
+        return ", ".join(f"{s['source']} {str(s['snapshot'])[:12]}" for s in self.snapshots)
+
+
+# --- targets ------------------------------------------------------------------------------
+
+
+def targets_of(action: Action, decision: Decision) -> list[str]:
+    """The ``protects`` strings of what ``action`` would destroy (see the module docstring)."""
+    found: dict[str, None] = {}
+    for finding in decision.findings:
+        if finding.verdict is Verdict.ALLOW:
+            continue
+        if finding.rule.endswith("railway.volume_delete"):
+            found.update((f"railway:volume:{t}", None) for t in finding.targets)
+        elif finding.operation.startswith(_DESTRUCTIVE_SQL):
+            named = databases_named(action)
+            found.update(
+                (f"postgres:{d}" if d else UNKNOWN_DATABASE, None) for d in named or [None]
+            )
+    return list(found)
+
+
+def databases_named(action: Action) -> list[str | None]:
+    """The PostgreSQL databases a shell command's clients connect to (None: cannot tell)."""
+    if not isinstance(action, ShellAction):
+        return []
+    try:
+        lexer = shlex.shlex(action.command, posix=True, punctuation_chars=";&|()<>")
+        lexer.whitespace_split = True
+        words = list(lexer)
+    except ValueError:
+        return [None]
+    out: list[str | None] = []
+    command: list[str] = []
+    for word in [*words, ";"]:
+        if word and set(word) <= set(";&|()<>"):
+            if command:
+                out.extend(_database_of(command))
+            command = []
+        else:
+            command.append(word)
+    return out
+
+
+def _database_of(words: list[str]) -> list[str | None]:
+    from interlock.analyzers import sql_clients
+
+    assigned: dict[str, str] = {}
+    while words and "=" in words[0] and not words[0].startswith("-"):
+        name, _, value = words.pop(0).partition("=")
+        assigned[name] = value
+    for index, word in enumerate(words):
+        if os.path.basename(word) in _POSTGRES_CLIENTS:
+            args = tuple(words[index + 1 :])
+            break
+    else:
+        return []
+    parsed = sql_clients.parse(sql_clients.SPECS["psql"], args)
+    named = parsed.url or (parsed.positionals[0] if parsed.positionals else None)
+    named = named or assigned.get("DATABASE_URL") or assigned.get("PGDATABASE")
+    return [_dbname(named)]
+
+
+def _dbname(text: str | None) -> str | None:
+    if not text or "$" in text or "`" in text:
+        return None
+    if "://" not in text and "=" not in text:
+        return text
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        dbname = conninfo_to_dict(text).get("dbname")
+    except Exception:  # an unreadable URL names no database we can trust
+        return None
+    return str(dbname) if dbname else None
+
+
+def protecting(settings: VaultSettings, targets: Iterable[str]) -> list[SourceSettings]:
+    """The sources protecting any of ``targets``; an unnamed database: every PostgreSQL one."""
+    chosen: dict[str, SourceSettings] = {}
+    for target in targets:
+        if target == UNKNOWN_DATABASE:
+            hits = [
+                s
+                for s in settings.sources.values()
+                if any(p.lower().startswith("postgres:") for p in s.protects)
+            ]
+        else:
+            hits = settings.protecting(target)
+        chosen.update((s.name, s) for s in hits)
+    return list(chosen.values())
+
+
+# --- the vault's settings, as the server reads them ----------------------------------------
+
+_cache: dict[str, tuple[float, VaultSettings | InterlockError]] = {}
+
+
+def vault_settings(config: str | None) -> VaultSettings:
+    """``[vault]`` of the server's interlock.toml, re-read when the file changes."""
+    from interlock.vault import settings as parser
+
+    if not config:
+        return VaultSettings()
+    try:
+        stamp = Path(config).stat().st_mtime
+    except OSError:
+        return VaultSettings()
+    cached = _cache.get(config)
+    if cached is None or cached[0] != stamp:
+        loaded: VaultSettings | InterlockError
+        try:
+            loaded = parser.load(Path(config))
+        except InterlockError as exc:  # a broken [vault] must hold actions, not let them by
+            loaded = exc
+        cached = _cache[config] = (stamp, loaded)
+    if isinstance(cached[1], InterlockError):
+        raise cached[1]
+    return cached[1]
+
+
+def _guards_anything(settings: VaultSettings) -> bool:
+    return any(s.protects for s in settings.sources.values())
+
+
+# --- asking the snapshotter ------------------------------------------------------------------
+
+
+async def snapshot_before(
+    settings: VaultSettings,
+    sources: Sequence[SourceSettings],
+    request_id: str,
+    reason: str,
+    *,
+    timeout: float | None = None,
+) -> SnapshotOutcome:
+    """A backup of every source in ``sources``, taken now; the first failure is the answer."""
+    from interlock.vault.snapshotter import TOKEN_ENV, trigger_token
+
+    names = tuple(s.name for s in sources)
+    if not sources:
+        return SnapshotOutcome()
+    if not settings.snapshotter:
+        return SnapshotOutcome(names, (), "no snapshotter is configured ([vault] snapshotter)")
+    try:
+        token = trigger_token()
+    except InterlockError as exc:
+        return SnapshotOutcome(names, (), str(exc))
+    if token is None:
+        return SnapshotOutcome(names, (), f"the server has no trigger token ({TOKEN_ENV})")
+    wait = timeout if timeout is not None else _timeout()
+    url = settings.snapshotter.rstrip("/") + "/v1/snapshots"
+    async with httpx.AsyncClient(
+        timeout=httpx.Timeout(wait, connect=10.0), trust_env=False
+    ) as client:
+
+        async def one(source: SourceSettings) -> dict[str, Any]:
+            body = {"source": source.name, "reason": reason[:500], "request_id": request_id}
+            try:
+                answer = await client.post(
+                    url, json=body, headers={"Authorization": f"Bearer {token}"}
+                )
+            except httpx.TimeoutException:
+                raise _Failed(
+                    source.name, f"no answer from the snapshotter in {wait:g} s"
+                ) from None
+            except httpx.HTTPError as exc:
+                raise _Failed(
+                    source.name,
+                    f"the snapshotter at {settings.snapshotter} is unreachable "
+                    f"({type(exc).__name__})",
+                ) from None
+            if answer.status_code != 201:
+                raise _Failed(source.name, _error_of(answer))
+            taken: dict[str, Any] = answer.json()
+            return {"source": source.name, **{k: taken.get(k) for k in _KEPT}}
+
+        try:
+            taken = await asyncio.gather(*(one(s) for s in sources))
+        except _Failed as failed:
+            return SnapshotOutcome(
+                names, (), f"pre-destroy snapshot of {failed.source} failed: {failed}"
+            )
+    return SnapshotOutcome(names, tuple(taken))
+
+
+_KEPT = ("snapshot", "finished", "size", "seconds", "shared")
+
+
+class _Failed(Exception):
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(mask(message)[:500])
+        self.source = source
+
+
+def _error_of(answer: httpx.Response) -> str:
+    try:
+        message = answer.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        message = answer.text[:200]
+    return f"the snapshotter answered {answer.status_code}: {message}"
+
+
+def _timeout() -> float:
+    raw = os.environ.get(TIMEOUT_ENV, "")
+    try:
+        value = float(raw) if raw else DEFAULT_TIMEOUT
+    except ValueError:
+        value = DEFAULT_TIMEOUT
+    return value if value > 0 else DEFAULT_TIMEOUT
+
+
+# --- the release --------------------------------------------------------------------------
+
+
+async def release(
+    config: str | None,
+    service: ApprovalService,
+    action: Action,
+    *,
+    reason: str = "",
+    requester: str | None = None,
+) -> tuple[Outcome, SnapshotOutcome]:
+    """``service.submit``, with a pre-destroy snapshot before an approval is consumed.
+
+    ``config`` is the server's interlock.toml (its ``[vault]``). Returns the submission's
+    outcome (``denied`` with the reason when the snapshot failed; the approval then stays
+    unused) and what the vault did.
+    """
+
+    def submit() -> Outcome:
+        return service.submit(action, reason=reason, requester=requester)
+
+    try:
+        settings = vault_settings(config)
+    except InterlockError as exc:
+        settings, broken = VaultSettings(), str(exc)
+    else:
+        broken = ""
+    if not broken and not _guards_anything(settings):
+        return await run_in_threadpool(submit), SnapshotOutcome()
+    waiting = await run_in_threadpool(service.approved_waiting, action)
+    if waiting is None:
+        return await run_in_threadpool(submit), SnapshotOutcome()
+    request_id, decision = waiting
+    targets = targets_of(action, decision)
+    seconds = 0.0
+    if broken and targets:
+        done = SnapshotOutcome((), (), f"the [vault] settings are unreadable: {broken}")
+    else:
+        sources = protecting(settings, targets)
+        if not sources:
+            return await run_in_threadpool(submit), SnapshotOutcome()
+        began = time.monotonic()
+        done = await snapshot_before(settings, sources, request_id, _why(action, targets))
+        seconds = round(time.monotonic() - began, 3)
+    actor = action.actor.agent or "agent"
+    if not done.ok:
+        message = (
+            f"{done.error}; the action did not run. The approval is kept: the same action "
+            "passes once the vault works"
+        )
+        summary = f"approved action {request_id} held: {done.error}"
+        alert = {"summary": summary, "targets": targets, "sources": list(done.sources)}
+        await run_in_threadpool(service.note, request_id, FAILED, actor, alert)
+        return Outcome("denied", request_id, message), done
+    detail: dict[str, Any] = {
+        "targets": targets,
+        "snapshots": list(done.snapshots),
+        "seconds": seconds,
+    }
+    await run_in_threadpool(service.note, request_id, SNAPSHOT, "vault", detail)
+    outcome = await run_in_threadpool(submit)
+    if outcome.state == "approved":
+        outcome = Outcome(
+            outcome.state,
+            outcome.request_id,
+            f"{outcome.message}; vault snapshot before it: {done.ids()}",
+            outcome.approvers,
+        )
+    return outcome, done
+
+
+def _why(action: Action, targets: list[str]) -> str:
+    return mask(f"before an approved {action.kind} action destroys {', '.join(targets)}")
