@@ -357,3 +357,19 @@ def test_the_loop_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert process.returncode == 0, err
     assert "SIGTERM, stopping" in err
     assert _snapshots(tmp_path) == ["notes"]
+
+
+def test_a_postgres_source_without_drill_postgres_fails_its_drill_clearly(
+    tmp_path: Path, databases: Databases, run: Run
+) -> None:
+    pg = databases.create()
+    _fill(pg)
+    (tmp_path / "interlock.toml").write_text(
+        f'[vault]\nlocation = "vault"\n[vault.sources.app]\npostgres = "{pg}"\n'
+    )
+    code, out, err = run("--once")
+    assert code == 1 and "backup app: snapshot" in out
+    assert "drill app" in err and "set [vault] drill_postgres" in err
+    rows, events = _server_rows(tmp_path)
+    assert rows["app"]["newest_snapshot"] and rows["app"]["last_drill_ok"] is False
+    assert [e["kind"] for e in events] == ["vault.drill_failed"]

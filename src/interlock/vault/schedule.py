@@ -238,6 +238,11 @@ class Scheduler:
     def _drill(self, source: SourceSettings, snapshots: dict[str, Snapshot]) -> Outcome:
         state = self.states[source.name]
         try:
+            if source.kind == "postgres" and not self.settings.drill_postgres:
+                raise VaultError(
+                    f"{self.settings.source_file}: set [vault] drill_postgres, a PostgreSQL "
+                    "server where drills may create and drop scratch databases"
+                )
             repository = self._open()
             snapshot = snapshots.get(source.name)
             if snapshot is None or snapshot.id != state.newest_snapshot:
