@@ -184,7 +184,11 @@ def _caller(vault_dir: Path, *, admin_only: bool) -> str:
             f"writers may only cancel deletions; set {ADMIN_KEY_ENV} to the admin key",
         )
     who = "admin key" if role == "admin" else f"writer {name}"
-    return f"{who} (user {getpass.getuser()})"
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        user = f"uid {os.getuid()}"
+    return f"{who} (user {user})"
 
 
 def _admin_key() -> str | None:
