@@ -8,6 +8,7 @@ listed, `vault verify` passes and every stored file is byte-identical.
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import json
 import os
@@ -30,7 +31,7 @@ from interlock.broker.tokens import Tokens
 from interlock.cli import main
 from interlock.server import db
 from interlock.vault import access
-from interlock.vault.backends.rest import TOKEN_ENV
+from interlock.vault.backends.rest import CA_ENV, TOKEN_ENV
 from interlock.vault.keys import FILE_ENV
 from tests.vault.test_postgres import SERVER, Databases, _fill
 
@@ -486,3 +487,91 @@ def test_the_admin_key_asks_for_a_deletion_that_waits_and_a_writer_cancels_it(
     log = (served.root / "serve.log").read_text()
     assert served.admin not in log and served.writer not in log
     assert '"deletion requested"' in log and '"deletion cancelled"' in log
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 signed by its own key (PEM files; the key 0600)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "interlock vault test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "vault.crt", folder / "vault.tls.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    key_file.chmod(0o600)
+    return cert_file, key_file
+
+
+def test_https_with_a_certificate_the_client_is_told_to_trust(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "vault"
+    root.mkdir()
+    monkeypatch.setenv(TOKEN_ENV, access.add_writer(root, "nightly"))
+    key_file = tmp_path / "client.key"
+    key_file.write_text(base64.b64encode(os.urandom(32)).decode())
+    key_file.chmod(0o600)
+    monkeypatch.setenv(FILE_ENV, str(key_file))
+    cert, tls_key = _self_signed(tmp_path)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERLOCK_")}
+    command = [*serve_command(root, f"127.0.0.1:{port}"), "--tls-cert", str(cert)]
+    process = subprocess.Popen([*command, "--tls-key", str(tls_key)], env=env)
+    try:
+        url = f"https://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(url + "/v1/config", verify=False, timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.05)
+        source = sqlite_db(tmp_path / "app.db", rows=10)
+        code, _, err = run(capsys, "backup", "--vault", url, "--sqlite", str(source), "--name", "a")
+        assert code == 1 and "certificate of the vault" in err and "INTERLOCK_VAULT_CA_FILE" in err
+        assert not (root / "config").exists()
+        monkeypatch.setenv(CA_ENV, str(cert))
+        code, _, err = run(capsys, "backup", "--vault", url, "--sqlite", str(source), "--name", "a")
+        assert code == 0, err
+        assert run(capsys, "verify", "--vault", url)[0] == 0
+    finally:
+        # The clients main() made are unreachable now; collecting them closes their
+        # keep-alive connections, which a stopping server would otherwise wait for.
+        gc.collect()
+        process.terminate()
+        process.wait(timeout=10)
+
+    tls_key.chmod(0o644)
+    result = subprocess.run(
+        [*command, "--tls-key", str(tls_key)], capture_output=True, text=True, env=env, timeout=30
+    )
+    assert result.returncode == 1 and "open to other users" in result.stderr

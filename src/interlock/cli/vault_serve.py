@@ -31,20 +31,48 @@ _FOLDER = click.option(
     metavar="HOST:PORT",
     help="Address to listen on.",
 )
-def serve(vault_dir: Path, listen: str) -> int:
+@click.option(
+    "--tls-cert",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Serve https with this certificate (PEM); needs --tls-key.",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="The certificate's private key (PEM, mode 0600).",
+)
+def serve(vault_dir: Path, listen: str, tls_cert: Path | None, tls_key: Path | None) -> int:
     """Serve the vault folder over an append-only API (no key held; no delete, no overwrite)."""
     import uvicorn
 
     from interlock.vault.serve import build_app
 
     host, port = _address(listen)
+    if (tls_cert is None) != (tls_key is None):
+        raise VaultError("give both --tls-cert and --tls-key, or neither")
+    if tls_key is not None and tls_key.stat().st_mode & 0o077:
+        raise VaultError(
+            f"the TLS key {tls_key} is open to other users; refusing to use it",
+            f"`chmod 600 {tls_key}`, and make a new key if others may have read it",
+        )
     app = build_app(vault_dir)
+    scheme = "https" if tls_cert else "http"
     click.echo(
-        f"interlock vault serve: {vault_dir.resolve()} on http://{host}:{port}/v1/ "
+        f"interlock vault serve: {vault_dir.resolve()} on {scheme}://{host}:{port}/v1/ "
         "(append-only; log in serve.log)",
         err=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        # A client holding a connection open must not keep a stopping server up.
+        timeout_graceful_shutdown=5,
+        ssl_certfile=str(tls_cert) if tls_cert else None,
+        ssl_keyfile=str(tls_key) if tls_key else None,
+    )
     return 0
 
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import ssl
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,9 +27,10 @@ import httpx
 from interlock.vault.backends import Kind, ObjectExists
 from interlock.vault.errors import VaultError, VaultFullError
 
-__all__ = ["TOKEN_ENV", "RestBackend", "from_url"]
+__all__ = ["CA_ENV", "TOKEN_ENV", "RestBackend", "from_url"]
 
 TOKEN_ENV = "INTERLOCK_VAULT_TOKEN"
+CA_ENV = "INTERLOCK_VAULT_CA_FILE"
 _ATTEMPTS = 3
 _TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 
@@ -41,13 +44,21 @@ def from_url(url: str) -> RestBackend:
             "ask the vault's owner for one (`interlock vault access writer-add NAME` on the "
             f"vault's host) and put it in {TOKEN_ENV}",
         )
-    return RestBackend(url, token)
+    ca_file = os.environ.get(CA_ENV, "").strip()
+    return RestBackend(url, token, ca_file=Path(ca_file).expanduser() if ca_file else None)
 
 
 class RestBackend:
     def __init__(
-        self, url: str, token: str, *, transport: httpx.BaseTransport | None = None
+        self,
+        url: str,
+        token: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        ca_file: Path | None = None,
     ) -> None:
+        """``ca_file``: the certificates to trust for https (a private CA or the server's own
+        self-signed one), instead of the system's."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise VaultError(f"not a vault serve URL: {_redacted(url)}")
@@ -64,11 +75,21 @@ class RestBackend:
                 "put vault serve behind TLS and use https://, or reach it on 127.0.0.1",
             )
         self.url = url.rstrip("/")
+        verify: ssl.SSLContext | bool = True
+        if ca_file is not None:
+            try:
+                verify = ssl.create_default_context(cafile=str(ca_file))
+            except (OSError, ssl.SSLError) as exc:
+                raise VaultError(
+                    f"cannot use {ca_file} ({CA_ENV}) as certificates to trust: {exc}",
+                    "give a PEM file holding the certificate of the CA that signed the "
+                    "vault server's (or the server's own self-signed certificate)",
+                ) from None
         self._client = httpx.Client(
             base_url=self.url + "/v1/",
             headers={"authorization": f"Bearer {token}", "user-agent": "interlock-vault"},
             timeout=_TIMEOUT,
-            transport=transport or httpx.HTTPTransport(retries=1),
+            transport=transport or httpx.HTTPTransport(retries=1, verify=verify),
             follow_redirects=False,
         )
 
@@ -117,6 +138,11 @@ class RestBackend:
             try:
                 return self._client.request(method, path, content=content)
             except httpx.TransportError as exc:
+                if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                    raise VaultError(
+                        f"the TLS certificate of the vault at {self.url} is not trusted",
+                        f"set {CA_ENV} to a PEM file with the certificate that signed it",
+                    ) from None
                 if attempt == _ATTEMPTS - 1:
                     raise VaultError(
                         f"cannot reach the vault at {self.url}: {type(exc).__name__}",
