@@ -373,3 +373,16 @@ def test_a_postgres_source_without_drill_postgres_fails_its_drill_clearly(
     rows, events = _server_rows(tmp_path)
     assert rows["app"]["newest_snapshot"] and rows["app"]["last_drill_ok"] is False
     assert [e["kind"] for e in events] == ["vault.drill_failed"]
+
+
+def test_a_config_the_server_would_not_read_is_a_warning_not_a_wrong_database(
+    tmp_path: Path, run: Run
+) -> None:
+    _sqlite_source(tmp_path / "notes.db")
+    config = _config(tmp_path, '[vault.sources.notes]\nsqlite = "notes.db"\n')
+    other = config.rename(tmp_path / "vault-only.toml")
+    code, _, err = run("--once", "--config", str(other))
+    assert code == 0, err
+    assert _snapshots(tmp_path) == ["notes"]
+    assert err.count("warning: cannot record") == 1 and "INTERLOCK_CONFIG" in err
+    assert not (tmp_path / ".interlock").exists()

@@ -312,10 +312,18 @@ def from_config(config: Path | None) -> Reporter:
     a Reporter that records nothing."""
     if config is None:
         return Reporter(None)
+    from interlock.config import find_config
     from interlock.errors import InterlockError
     from interlock.server import settings as server_settings
 
     try:
+        # The server finds its settings from a folder, as `interlock serve` run there would.
+        read = find_config(config.parent)
+        if read is None or read.resolve() != config.resolve():
+            raise InterlockError(
+                f"the server settings for {config.parent} come from {read or 'no file'}, "
+                f"not {config}: name the file interlock.toml or set INTERLOCK_CONFIG to it"
+            )
         found = server_settings.load(config.parent)
     except InterlockError as exc:
         reporter = Reporter(None, where=str(config))
