@@ -310,6 +310,59 @@ def test_remove_is_refused_while_locked_by_the_client_and_by_s3(
         backend.remove("objects", name)
 
 
+class _Store:
+    """The real client, with one S3 behaviour changed: an injected transport, not a patch of
+    our code. ``unlisted``: listings come back empty (another writer stored the name between
+    our check and our upload); ``no_lock``: the store drops Object Lock headers on upload
+    (an S3-compatible server without Object Lock)."""
+
+    def __init__(self, client: Any, *, unlisted: bool = False, no_lock: bool = False) -> None:
+        self._client, self._unlisted, self._no_lock = client, unlisted, no_lock
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def get_paginator(self, operation: str) -> Any:
+        paginator = self._client.get_paginator(operation)
+        if not self._unlisted:
+            return paginator
+
+        class _Empty:
+            def paginate(self, **_: Any) -> list[dict[str, Any]]:
+                return [{}]
+
+        return _Empty()
+
+    def put_object(self, **arguments: Any) -> Any:
+        if self._no_lock:
+            arguments = {k: v for k, v in arguments.items() if not k.startswith("ObjectLock")}
+        return self._client.put_object(**arguments)
+
+
+def test_a_racing_writer_is_refused_by_s3_and_an_unlocked_store_fails_the_put(
+    s3: Any, bucket: str
+) -> None:
+    backend = from_url(f"s3://{bucket}/vault")
+    blob = b"sealed bytes"
+    name = hashlib.sha256(blob).hexdigest()
+    backend.put("objects", name, blob)
+    # Our check sees nothing, as if the other writer's upload landed just after it:
+    # If-None-Match: * makes S3 refuse the second upload (412), so the name keeps one version.
+    racing = S3Backend(_Store(backend.client, unlisted=True), bucket, "vault", 3600)
+    with pytest.raises(ObjectExists):
+        racing.put("objects", name, b"other bytes")
+    assert (
+        len(s3.list_object_versions(Bucket=bucket, Prefix=backend.key("objects", name))["Versions"])
+        == 1
+    )
+
+    unlocked = S3Backend(_Store(backend.client, no_lock=True), bucket, "vault", 3600)
+    other = b"more sealed bytes"
+    with pytest.raises(VaultError, match="lock mode none, not COMPLIANCE") as refused:
+        unlocked.put("objects", hashlib.sha256(other).hexdigest(), other)
+    assert "does not honour Object Lock" in refused.value.hint
+
+
 def test_urls_are_checked_and_never_echo_credentials() -> None:
     assert parse_url("s3://my-vault/team/prod/") == ("my-vault", "team/prod")
     assert parse_url("s3://my-vault") == ("my-vault", "")
