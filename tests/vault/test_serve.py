@@ -417,6 +417,18 @@ def test_a_folder_holding_the_vault_key_is_not_served(tmp_path: Path) -> None:
     assert "INTERLOCK_VAULT_KEY_FILE" in result.stderr
 
 
+def test_a_key_copied_into_the_served_folder_stops_the_serving(served: Served) -> None:
+    (served.root / "vault.key").write_text(base64.b64encode(os.urandom(32)).decode())
+    headers = {"authorization": f"Bearer {served.writer}"}
+    body = b"sealed bytes"
+    answer = httpx.post(
+        f"{served.url}/v1/objects/{hashlib.sha256(body).hexdigest()}", content=body, headers=headers
+    )
+    assert answer.status_code == 503 and "vault.key" in answer.json()["error"]["message"]
+    assert httpx.get(f"{served.url}/v1/snapshots/", headers=headers).status_code == 503
+    assert not (served.root / "objects").exists()
+
+
 def test_a_folder_without_credentials_is_not_served(tmp_path: Path) -> None:
     result = subprocess.run(
         serve_command(tmp_path, f"127.0.0.1:{free_port()}"),

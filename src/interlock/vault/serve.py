@@ -69,6 +69,7 @@ _CODES = {
     422: "refused",
     429: "too_many_failures",
     500: "internal",
+    503: "unavailable",
     507: "vault_full",
 }
 
@@ -154,6 +155,13 @@ class Gate:
             await self.app(scope, receive, send)
             return
         scope.setdefault("state", {})
+        if (self.root / KEY_FILE).exists():
+            # Checked at start (build_app) and on every request: a key copied in later would
+            # make whoever can read the folder able to decrypt every backup.
+            self.log.write(scope, 503, "refused: the served folder holds vault.key")
+            message = f"{KEY_FILE} appeared in the served folder; move it away (docs/vault.md)"
+            await error(503, message)(scope, receive, send)
+            return
         presented = _bearer(scope)
         try:
             identity = (
@@ -301,6 +309,8 @@ def _deletion_routes(root: Path, log: ServeLog) -> list[Route]:
     from interlock.vault import deletion
 
     async def request_deletion(request: Request) -> Response:
+        if request.scope["state"]["identity"][0] != "admin":  # the Gate checked; again here
+            return _refuse(request, log, 403, "this route needs the vault admin key")
         try:
             body = json.loads(await _body(request, MAX_CONFIG))
             if not isinstance(body, dict):
