@@ -144,6 +144,9 @@ def test_cli_backup_list_verify_restore_sqlite_and_folder(
     code, out, err = run("verify")
     assert code == 0 and "2 snapshot(s), 3 object(s)" in out and ": ok" in out, out + err
 
+    code, out, err = run("drill")
+    assert code == 0 and out.count(": ok") == 2, out + err
+
     assert run("restore", lines[0].split()[0], "--to", str(tmp_path / "back.db"))[0] == 0
     assert _count(tmp_path / "back.db") == 300
     assert run("restore", lines[1].split()[0], "--to", str(tmp_path / "back"))[0] == 0
