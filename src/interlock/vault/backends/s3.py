@@ -33,6 +33,7 @@ from __future__ import annotations
 import base64
 import builtins
 import hashlib
+import math
 import os
 import re
 import time
@@ -227,7 +228,8 @@ class S3Backend:
         key = self.key(kind, name)
         if self._oldest(key) is not None:
             raise ObjectExists(name)
-        until = datetime.fromtimestamp(int(self.clock()) + self.retain_seconds, UTC)
+        # Whole seconds, as S3 keeps them, so the read-back compares like with like.
+        until = datetime.fromtimestamp(math.ceil(self.clock() + self.retain_seconds), UTC)
         check_retention(MODE, until, None)
         digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
         try:
