@@ -127,7 +127,9 @@ def test_a_filed_request_appears_live_is_approved_and_the_retry_passes_once(
     expect(page.locator("#asker")).to_contain_text("sess-7")
     expect(page.locator("blockquote.reason")).to_have_text(reason)
     expect(page.locator("#card-status .quorum")).to_have_text("0 of 1")
-    expect(page.locator("#backup-freshness")).to_contain_text("No vault configured")
+    expect(page.locator("#backup-freshness")).to_contain_text(
+        "No backup of the database holding sessions_old is known to Interlock"
+    )
     countdown = page.locator("#card-status .countdown")
     expect(countdown).to_have_text(re.compile(r"^59:\d\d left$"))
     before = countdown.inner_text()

@@ -36,7 +36,7 @@ from starlette.templating import Jinja2Templates
 from interlock.config import Policy
 from interlock.environments import UNKNOWN
 from interlock.errors import ApprovalError
-from interlock.server import app
+from interlock.server import app, backups
 from interlock.server.accounts import Session
 
 SIGN_IN_COOKIE = "interlock_sign_in"
@@ -87,6 +87,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters.update(clock=_clock, iso=_iso, duration=_duration)
+    env.filters.update(age=backups.age, size=backups.size, rto=backups.seconds)
     return env
 
 
@@ -233,8 +234,29 @@ async def index(request: Request) -> Response:
     recent = await run_in_threadpool(service.requests, None, HISTORY + len(pending))
     history = [r for r in recent if r["state"] != "pending"][:HISTORY]
     pending.sort(key=lambda r: r["expires_at"])
-    context = {"pending": pending, "history": history, "live": "/", "since": since}
+    context = {
+        "pending": pending,
+        "history": history,
+        "live": "/",
+        "since": since,
+        "vault": await _vault_sources(request),
+    }
     return await _render(request, "index.html", session, context)
+
+
+async def _vault_sources(request: Request) -> dict[str, Any]:
+    """The Backups panel's data: every vault source, ages at the service's clock."""
+    state = app.state_of(request)
+    settings = state.settings.vault
+    sources = await run_in_threadpool(
+        backups.sources, state.service.engine, settings, state.service.clock()
+    )
+    return {
+        "sources": sources,
+        "configured": bool(settings.location or settings.sources),
+        "problems": sum(1 for s in sources if not s.ok),
+        "poll": backups.POLL_SECONDS,
+    }
 
 
 @_page
@@ -264,6 +286,9 @@ async def _card(
         "live": f"/requests/{request_id}",
         "since": since,
     }
+    vault = await _vault_sources(request)
+    context["vault"] = vault
+    context["backup"] = backups.for_card(found["card"], vault["sources"])
     return await _render(request, "request.html", session, context, status)
 
 

@@ -9,6 +9,8 @@
 //    phone's, and disables the vote buttons at zero; the server's "expired" event then
 //    replaces them.
 // 3. Forms with data-confirm ask first (the kill switch).
+// 4. A region with data-poll="N" (the vault's backups) is also fetched again every N seconds:
+//    a good backup raises no event, and its age grows by itself.
 "use strict";
 
 (function () {
@@ -17,6 +19,7 @@
   const KINDS = [
     "created", "approve", "deny", "approved", "denied", "expired", "cancelled",
     "consumed", "killed", "resumed",
+    "vault.backup_failed", "vault.drill_failed", "vault.stale", "vault.no_drill", "vault.recovered",
   ];
 
   function serverNow() {
@@ -102,5 +105,11 @@
   localize(document);
   tick();
   setInterval(tick, 1000);
-  if (body.dataset.liveUrl) follow();
+  if (body.dataset.liveUrl) {
+    follow();
+    const polled = Array.from(document.querySelectorAll("[data-poll]"), function (el) {
+      return Number(el.dataset.poll);
+    }).filter(function (n) { return n > 0; });
+    if (polled.length) setInterval(refresh, Math.min.apply(null, polled) * 1000);
+  }
 })();
