@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -100,17 +101,22 @@ def test_counts_come_from_the_dumps_snapshot(repository: Repository, databases: 
 
     real = pg.table_sums
 
-    def write_then_count(conn: psycopg.Connection[object]) -> tuple[dict[str, int], dict[str, str]]:
+    def write_then_count(
+        conn: psycopg.Connection[Any], *args: Any, **kwargs: Any
+    ) -> tuple[dict[str, int], dict[str, str]]:
         with psycopg.connect(source, autocommit=True) as other:
             other.execute("INSERT INTO users (name) VALUES ('late')")
-        return real(conn)
+            other.execute('INSERT INTO "Odd"."Mixed Case" VALUES (NULL)')
+        return real(conn, *args, **kwargs)
 
-    pg.table_sums = write_then_count  # type: ignore[assignment]
+    pg.table_sums = write_then_count
     try:
         snapshot = backup_postgres(repository, source, "app")
     finally:
         pg.table_sums = real
-    assert snapshot.manifest.tables["public.users"] == 500
+    # Both tables, the one counted on the exporting connection and the one counted on a
+    # second connection that imported its snapshot.
+    assert snapshot.manifest.tables == {"public.users": 500, '"Odd"."Mixed Case"': 2}
     target = SERVER + databases.name()
     restore_postgres(repository, snapshot, target, force=False)  # checks counts and checksums
 

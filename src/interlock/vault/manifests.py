@@ -16,7 +16,9 @@ from interlock.vault.errors import VaultIntegrityError
 
 __all__ = ["Chunk", "Entry", "Manifest", "SourceKind", "Stream"]
 
-FORMAT = 1
+# 2: PostgreSQL checksums may be "hash:<sum>" (sources/postgres.py); format 1 still reads.
+FORMAT = 2
+_READS = (1, 2)
 SourceKind = Literal["sqlite", "folder", "postgres"]
 _SOURCE_KINDS = ("sqlite", "folder", "postgres")
 
@@ -96,7 +98,7 @@ class Manifest:
         """Parse a decrypted manifest; a shape this version does not know is an error."""
         try:
             body = json.loads(data)
-            if body["format"] != FORMAT:
+            if body["format"] not in _READS:
                 raise VaultIntegrityError(
                     f"snapshot {name} has format {body['format']!r}; this Interlock reads {FORMAT}",
                     "upgrade Interlock to read this vault",

@@ -22,7 +22,9 @@ import contextlib
 import hashlib
 import importlib
 import json
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Generator, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,14 +38,28 @@ from interlock.vault.errors import VaultError, VaultIntegrityError, VaultKeyErro
 from interlock.vault.keys import VaultKey
 from interlock.vault.manifests import Chunk, Manifest, Stream
 
-__all__ = ["CHUNK_SIZE", "Repository", "Snapshot", "now", "open_local", "open_vault"]
+__all__ = [
+    "CHUNK_SIZE",
+    "WORKERS",
+    "Advance",
+    "Repository",
+    "Snapshot",
+    "now",
+    "open_local",
+    "open_vault",
+]
 
 # Fixed-size chunks: simple and fast; content-defined chunking (restic's) would add
 # deduplication, which names of sealed bytes give up anyway (see the module docstring).
 CHUNK_SIZE = 4 * 1024 * 1024
+# Threads sealing (or opening) chunks while the stream is read (or consumed); 3 kept two cores
+# busy in bench/vault.py (docs/performance.md, the vault).
+WORKERS = 3
 _FORMAT = "interlock-vault"
 _VERSION = 1
 _Stored = Literal["objects", "snapshots"]
+# Told the number of plaintext bytes each time a chunk is stored or read (progress bars).
+Advance = Callable[[int], object]
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,7 @@ class Repository:
         self.backend = backend
         self.key = key
         self.chunk_size = CHUNK_SIZE
+        self.workers = WORKERS
         # Seconds each source's backups stay locked (retention.py); callers may replace it.
         self.keep_within: retention.KeepWithin = retention.configured_keep_within()
 
@@ -108,15 +125,44 @@ class Repository:
         self._put_once("objects", name, blob)
         return Chunk(name, len(plaintext), hashlib.sha256(plaintext).hexdigest())
 
-    def write_stream(self, pieces: Iterable[bytes]) -> Stream:
-        """Store a stream given in pieces of at most ``chunk_size`` bytes, in order."""
+    def write_stream(self, pieces: Iterable[bytes], progress: Advance | None = None) -> Stream:
+        """Store a stream given in pieces of at most ``chunk_size`` bytes, in order.
+
+        Pieces are sealed and stored by ``workers`` threads (zstd, AES-GCM, SHA-256 and the
+        disk all release the GIL) while the caller's iterator reads the next ones, at most
+        ``2 * workers`` pieces ahead: reading the source, sealing and writing overlap, memory
+        stays bounded, and the chunks are listed in stream order whatever order they finish in.
+        The first failure stops the stream; pieces not yet started are dropped, those being
+        written finish, and the error is raised (no manifest names any of them).
+        """
         whole = hashlib.sha256()
         chunks: list[Chunk] = []
         size = 0
-        for piece in pieces:
-            whole.update(piece)
-            size += len(piece)
-            chunks.append(self.put_chunk(piece))
+        pending: deque[Future[Chunk]] = deque()
+        # Made at the second piece: a one-chunk stream (most files of a folder) is stored
+        # inline, without starting threads for it.
+        pool: ThreadPoolExecutor | None = None
+        first: bytes | None = None
+        try:
+            for piece in pieces:
+                whole.update(piece)
+                size += len(piece)
+                if pool is None:
+                    if first is None:
+                        first = piece
+                        continue
+                    pool = ThreadPoolExecutor(self.workers, thread_name_prefix="vault-seal")
+                    pending.append(pool.submit(self.put_chunk, first))
+                pending.append(pool.submit(self.put_chunk, piece))
+                while len(pending) > 2 * self.workers or (pending and pending[0].done()):
+                    chunks.append(_stored(pending.popleft(), progress))
+            while pending:
+                chunks.append(_stored(pending.popleft(), progress))
+            if pool is None and first is not None:
+                chunks.append(_stored(self.put_chunk(first), progress))
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
         return Stream(size, whole.hexdigest(), tuple(chunks))
 
     def commit(self, manifest: Manifest) -> Snapshot:
@@ -179,10 +225,31 @@ class Repository:
             raise VaultIntegrityError(f"object {chunk.object} is not the chunk its manifest names")
         return plaintext
 
-    def read_stream(self, stream: Stream) -> Iterator[bytes]:
-        """The stream's bytes, chunk by chunk; each chunk checked before it is yielded."""
-        for chunk in stream.chunks:
-            yield self.read_chunk(chunk)
+    def read_stream(
+        self, stream: Stream, progress: Advance | None = None
+    ) -> Generator[bytes, None, None]:
+        """The stream's bytes, chunk by chunk, in order; each chunk checked before it is yielded.
+
+        ``workers`` threads fetch, check and open the next chunks (at most ``2 * workers``
+        ahead) while the caller uses the current one. Closing the iterator early (a consumer
+        that stopped) drops what was fetched ahead.
+        """
+        if len(stream.chunks) < 2:
+            for only in stream.chunks:
+                yield _opened(self.read_chunk(only), progress)
+            return
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="vault-open")
+        pending: deque[Future[bytes]] = deque()
+        upcoming = iter(stream.chunks)
+        try:
+            while True:
+                while len(pending) < 2 * self.workers and (ahead := next(upcoming, None)):
+                    pending.append(pool.submit(self.read_chunk, ahead))
+                if not pending:
+                    return
+                yield _opened(pending.popleft().result(), progress)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _get(self, kind: _Stored, name: str) -> bytes:
         try:
@@ -221,6 +288,19 @@ def open_vault(location: str | Path, *, create: bool = False) -> Repository:
     repository = Repository(backend, keys.load(None, create=create))
     repository.init_or_check(create=create)
     return repository
+
+
+def _stored(done: Chunk | Future[Chunk], progress: Advance | None) -> Chunk:
+    chunk = done.result() if isinstance(done, Future) else done
+    if progress is not None:
+        progress(chunk.size)
+    return chunk
+
+
+def _opened(plaintext: bytes, progress: Advance | None) -> bytes:
+    if progress is not None:
+        progress(len(plaintext))
+    return plaintext
 
 
 def now() -> str:
