@@ -185,8 +185,13 @@ def test_no_snapshot_no_delete_and_the_approval_waits_for_the_vault(
     held = [e for e in _events(gateway, request_id) if e["kind"] == "vault.predestroy_failed"]
     assert held and "unreachable" in held[0]["detail"]["summary"]
     # Paged (critical) with the reason.
-    pages = gateway.pagerduty.wait_for(1, ok=True)
-    assert any("held" in json.dumps(p.json()) for p in pages)
+    deadline = time.monotonic() + 10
+    while not any("held" in json.dumps(e) for e in gateway.pagerduty.events()):
+        assert time.monotonic() < deadline, gateway.pagerduty.events()
+        time.sleep(0.05)
+    [page] = [e for e in gateway.pagerduty.events() if "held" in json.dumps(e)]
+    assert page["payload"]["severity"] == "critical"
+    assert "unreachable" in page["payload"]["summary"]
 
     # The vault works again: the same approval (not consumed) now goes through, once.
     vault.configure(vault.start(trigger))

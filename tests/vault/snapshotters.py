@@ -4,11 +4,17 @@ real vault folder and real sources (used by the vault's, the gateway's and the s
 from __future__ import annotations
 
 import secrets
+import socket
+import threading
+import time
 from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
 
 from interlock.vault.settings import VaultSettings, parse
 from interlock.vault.snapshotter import Backup, build_app, hash_token, run_backup
-from tests.gateway.fakes import Running
+from tests.gateway import fakes
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/"
 
@@ -33,7 +39,9 @@ def serve(
     *,
     backup: Backup = run_backup,
     lines: list[str] | None = None,
+    port: int = 0,
 ) -> Running:
+    """The snapshotter on ``port`` (0: any free one)."""
     assert settings.location is not None
     app = build_app(
         settings,
@@ -42,4 +50,35 @@ def serve(
         backup=backup,
         log=lines.append if lines is not None else None,
     )
-    return Running(app)
+    return Running(app, port)
+
+
+def free_port() -> int:
+    """A port nothing listens on (yet): a snapshotter that is down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Running(fakes.Running):
+    """:class:`tests.gateway.fakes.Running` on a chosen port."""
+
+    def __init__(self, app: Starlette, port: int = 0) -> None:
+        if not port:
+            super().__init__(app)
+            return
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        config = uvicorn.Config(app, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            assert time.monotonic() < deadline, "the snapshotter did not start"
+            time.sleep(0.01)
