@@ -24,7 +24,7 @@ from interlock.vault.snapshotter import FILE_ENV, TOKEN_ENV
 from interlock.vault.sources.postgres import restore_postgres
 from tests.server.conftest import MakeServer, Served, make_server  # noqa: F401
 from tests.test_hooks_approvals import allowed, approve, hook, pending_id, text_of
-from tests.test_hooks_support import Result, Sandbox, box
+from tests.test_hooks_support import Result, Sandbox, box  # noqa: F401
 from tests.vault import snapshotters
 from tests.vault.snapshotters import Running
 from tests.vault.test_postgres import Databases
@@ -104,7 +104,7 @@ class Setup:
 
 @pytest.fixture
 def setup(
-    box: Sandbox,
+    box: Sandbox,  # noqa: F811
     make_server: MakeServer,  # noqa: F811
     databases: Databases,
     tmp_path: Path,
