@@ -262,6 +262,20 @@ def test_the_client_never_shortens_a_lock_nor_writes_governance(
     )
 
 
+def test_a_commit_lengthens_the_locks_to_the_sources_keep_within(
+    s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    (tmp_path / "interlock.toml").write_text(
+        '[vault.sources.app]\nsqlite = "app.db"\nkeep_within = "45d"\n'
+    )
+    _, snapshot_key, object_key = _backed_up(bucket, tmp_path)
+    later = datetime.now(UTC) + timedelta(days=44)
+    for key in (snapshot_key, object_key):
+        head = s3.head_object(Bucket=bucket, Key=key)
+        assert head["ObjectLockMode"] == "COMPLIANCE" and head["ObjectLockRetainUntilDate"] > later
+    assert verify(open_vault(f"s3://{bucket}/vault")).ok
+
+
 def test_buckets_that_do_not_lock_are_refused_at_open(s3: Any, tmp_path: Path) -> None:
     plain = _bucket(s3, lock=False)
     with pytest.raises(VaultError, match="does not have Object Lock enabled") as refused:
