@@ -423,12 +423,32 @@ def test_the_card_of_a_stale_protected_database_shows_the_problem(vault_server: 
 
 def test_when_the_database_is_not_named_the_card_lists_every_source(vault_server: Served) -> None:
     section = card_section(vault_server, "psql -h db.prod.internal -c 'TRUNCATE invoices'")
+    # Sources protect databases, and one of them may hold it: unsure, not "no backup".
     assert section.startswith(
-        "Backup freshness No backup of the database holding invoices is known to Interlock. "
-        "Interlock could not tell which database this is"
+        "Backup freshness Interlock cannot tell which database holds invoices, so it cannot say "
+        "which backup would bring it back: every source of the vault is listed below. "
+        "Vault sources Interlock cannot tell for sure"
     )
-    assert "Vault sources Interlock cannot tell for sure" in section
+    assert "is known to Interlock" not in section
     assert section.count(" OK ") + section.count(" PROBLEM ") == 4
+
+
+def test_a_table_in_an_unnamed_database_with_no_database_source_has_no_backup(
+    make_server: MakeServer, project: Path, now: float
+) -> None:
+    (project / "interlock.toml").write_text(
+        PROJECT_TOML
+        + '\n[vault.sources.uploads]\nfolder = "uploads"\nprotects = ["folder:uploads"]\n'
+    )
+    served = make_server(vault=server_settings.load(project).vault)
+    section = card_section(served, "psql -h db.prod.internal -c 'DROP TABLE users'")
+    assert section.startswith(
+        "Backup freshness No backup of the database holding users is known to Interlock. "
+        "Interlock cannot tell which database this is, and no vault source protects any "
+        "database. If this action runs, nothing Interlock knows of can bring the data back. "
+        "Vault sources"
+    )
+    assert "uploads folder PROBLEM newest backup no backup yet" in section
 
 
 def test_an_action_on_no_data_says_so(vault_server: Served) -> None:
@@ -469,6 +489,18 @@ def finding(operation: str, *targets: str) -> dict[str, Any]:
         (
             {"kind": "shell", "detail": "psql 'dbname=app host=x' -c 'TRUNCATE t'",
              "findings": [finding("db.truncate", "t")]},
+            ["database app"],
+            False,
+        ),
+        (
+            {"kind": "shell", "detail": "PGDATABASE=app psql -c 'DROP TABLE t'",
+             "findings": [finding("db.drop_table", "t")]},
+            ["database app"],
+            False,
+        ),
+        (
+            {"kind": "shell", "detail": "psql app -c 'DROP TABLE t'",
+             "findings": [finding("db.drop_table", "t")]},
             ["database app"],
             False,
         ),

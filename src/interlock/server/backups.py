@@ -15,19 +15,20 @@ target, or says plainly that no backup of it is known to Interlock. Matching a c
 - a database dropped or reset (``db.drop_database``, ``cloud.delete_database``, …) named ``app``:
   ``postgres:app`` (also ``mysql:``, ``sqlite:``, ``redis:``, ``mongodb:`` ``app``);
 - tables, rows or keys destroyed (``db.drop_table``, ``db.truncate``, ``db.delete_all_rows``, …):
-  the database the command connects to (psql's ``-d``/``--dbname``, a ``postgres://…/app`` URL,
-  ``dbname=app``), as above; when the command does not say, the match is unsure;
+  the database the command's client connects to, read as pre-destroy snapshots read it
+  (``predestroy.databases_named``: a URL or conninfo, ``-d``/``--dbname``, the first positional
+  argument, ``PGDATABASE=``), as above; when the command does not say, the match is unsure;
 - a volume deleted (Railway ``volumeDelete``, ``railway volume delete``, a Kubernetes volume)
   with id ``vol-7``: any ``protects`` entry ending in ``:volume:vol-7``
   (``railway:volume:vol-7``).
 
 Whenever the match is unsure (an unparsed command, a table in an unnamed database, a data
 target no source names) the card lists every source under "Vault sources" rather than nothing.
+A table in an unnamed database is "no backup known" only when no source protects any database.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -35,7 +36,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from interlock.actions import ShellAction
 from interlock.server.db import vault_sources
+from interlock.server.predestroy import databases_named
 from interlock.vault.settings import VaultSettings
 
 __all__ = [
@@ -124,13 +127,6 @@ UNSURE_OPERATIONS = frozenset(
 """What may take data with it, but does not say which: the card lists every source."""
 
 _SYSTEMS = ("postgres", "mysql", "sqlite", "redis", "mongodb")
-_DATABASE_IN_COMMAND = (
-    re.compile(r"(?:^|\s)-d\s*['\"]?([A-Za-z0-9_.-]+)"),
-    re.compile(r"--dbname[= ]['\"]?([A-Za-z0-9_.-]+)"),
-    re.compile(r"\bdbname=['\"]?([A-Za-z0-9_.-]+)"),
-    re.compile(r"\b(?:postgres|postgresql|mysql|mongodb(?:\+srv)?)://[^/\s'\"]*/([A-Za-z0-9_.-]+)"),
-)
-
 
 # --- formatting (Jinja filters) ---------------------------------------------------------------
 
@@ -306,6 +302,8 @@ class DataTarget:
     """A volume id: matched by any ``protects`` entry ending in ``:volume:<id>``."""
     sure: bool = True
     """False when Interlock could not name what it is (a table in an unnamed database)."""
+    holding: str = ""
+    """For a database Interlock cannot name: the tables or keys in it the action destroys."""
 
     def matches(self, protects: Iterable[str]) -> bool:
         names = {p.strip().lower() for p in protects}
@@ -329,6 +327,9 @@ class CardBackups:
     protected: tuple[Protected, ...] = ()
     unprotected: tuple[DataTarget, ...] = ()
     """Destroyed by the action, and no configured source protects them."""
+    undetermined: tuple[DataTarget, ...] = ()
+    """Destroyed by the action in a database Interlock cannot name, while some source protects
+    a database: one of them may hold it, or none."""
     unsure: bool = False
     """The match may have missed something: show every source."""
     data_bearing: bool = False
@@ -340,7 +341,8 @@ def data_targets(card: dict[str, Any]) -> tuple[list[DataTarget], bool]:
     it found them all. Pure: reads only the stored card."""
     found: dict[str, DataTarget] = {}
     unsure = False
-    database = _database_in(card) if card.get("kind") == "shell" else None
+    named = _databases_in(card)
+    databases = [d for d in named if d]
     for finding in card.get("findings", []):
         operation = str(finding.get("operation", ""))
         targets = [str(t) for t in finding.get("targets", []) if str(t).strip()]
@@ -358,14 +360,14 @@ def data_targets(card: dict[str, Any]) -> tuple[list[DataTarget], bool]:
                     DataTarget(f"volume {ident}", (f"railway:volume:{ident}",), volume=ident),
                 )
         elif operation in TABLE_OPERATIONS:
-            if database:
+            for database in databases:
                 found.setdefault(f"db:{database}", _database(database))
-            else:
+            if not databases or None in named:
                 unsure = True
                 shown = ", ".join(targets) or "its tables"
                 found.setdefault(
                     f"in:{shown}",
-                    DataTarget(f"the database holding {shown}", sure=False),
+                    DataTarget(f"the database holding {shown}", sure=False, holding=shown),
                 )
         elif operation in UNSURE_OPERATIONS or operation.endswith(".unparsed"):
             unsure = True
@@ -376,11 +378,12 @@ def _database(name: str) -> DataTarget:
     return DataTarget(f"database {name}", tuple(f"{s}:{name}" for s in _SYSTEMS))
 
 
-def _database_in(card: dict[str, Any]) -> str | None:
-    """The database a shell command connects to, when it names exactly one."""
-    text = str(card.get("detail") or card.get("text") or "")
-    names = {m.group(1) for pattern in _DATABASE_IN_COMMAND for m in pattern.finditer(text)}
-    return names.pop() if len(names) == 1 else None
+def _databases_in(card: dict[str, Any]) -> list[str | None]:
+    """The databases a shell command's clients connect to (None: one it does not name), read
+    the way pre-destroy snapshots read them, from the card's exact (masked) command."""
+    if card.get("kind") != "shell":
+        return []
+    return databases_named(ShellAction(command=str(card.get("detail") or card.get("text") or "")))
 
 
 def for_card(card: dict[str, Any], every: list[SourceView]) -> CardBackups:
@@ -388,8 +391,17 @@ def for_card(card: dict[str, Any], every: list[SourceView]) -> CardBackups:
     targets, unsure = data_targets(card)
     protected: list[Protected] = []
     unprotected: list[DataTarget] = []
+    undetermined: list[DataTarget] = []
+    guards_a_database = any(
+        p.strip().lower().startswith(tuple(f"{s}:" for s in _SYSTEMS))
+        for v in every
+        for p in v.protects
+    )
     for target in targets:
-        guarding = tuple(v for v in every if target.sure and target.matches(v.protects))
+        if not target.sure:
+            (undetermined if guards_a_database else unprotected).append(target)
+            continue
+        guarding = tuple(v for v in every if target.matches(v.protects))
         if guarding:
             protected.append(Protected(target, guarding))
         else:
@@ -398,6 +410,7 @@ def for_card(card: dict[str, Any], every: list[SourceView]) -> CardBackups:
     return CardBackups(
         protected=tuple(protected),
         unprotected=tuple(unprotected),
+        undetermined=tuple(undetermined),
         unsure=unsure,
         data_bearing=bool(targets),
         every=tuple(every),
