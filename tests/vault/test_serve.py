@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -31,7 +32,10 @@ from interlock.broker.tokens import Tokens
 from interlock.cli import main
 from interlock.server import db
 from interlock.vault import access
-from interlock.vault.backends.rest import CA_ENV, TOKEN_ENV
+from interlock.vault.backends import ObjectLocked
+from interlock.vault.backends.local import LocalBackend
+from interlock.vault.backends.rest import CA_ENV, TOKEN_ENV, RestBackend
+from interlock.vault.errors import VaultError
 from interlock.vault.keys import FILE_ENV
 from tests.vault.test_postgres import SERVER, Databases, _fill
 
@@ -229,9 +233,16 @@ def test_backup_list_verify_restore_and_drill_through_the_served_vault(
         if name != "config":
             assert hashlib.sha256(data).hexdigest() == Path(name).name
     lines = [json.loads(line) for line in (served.root / "serve.log").read_text().splitlines()]
-    assert {line["outcome"] for line in lines} == {"stored"}
     assert all(line["credential"] == "nightly" and line["role"] == "writer" for line in lines)
-    assert len(lines) == 1 + 2 + 4  # config, two manifests, four data objects
+    outcomes = [line["outcome"] for line in lines]
+    assert outcomes.count("stored") == 1 + 2 + 4  # config, two manifests, four data objects
+    assert outcomes.count("locked") == 2 + 4 and len(outcomes) == 13
+    # Each backup is locked on the server's side (retention.py), for keep_within (30 days).
+    local = LocalBackend(served.root)
+    for kind in ("objects", "snapshots"):
+        for name in local.list(kind):
+            until = local.locked_until(kind, name)
+            assert until is not None and until - datetime.now(UTC) > timedelta(days=29)
 
 
 def test_postgres_backup_restore_and_drill_through_the_served_vault(
@@ -587,3 +598,36 @@ def test_https_with_a_certificate_the_client_is_told_to_trust(
         [*command, "--tls-key", str(tls_key)], capture_output=True, text=True, env=env, timeout=30
     )
     assert result.returncode == 1 and "open to other users" in result.stderr
+
+
+def test_a_lock_only_grows_and_the_client_cannot_remove(
+    served: Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    snapshot = backed_up(served, tmp_path, capsys)
+    before = stored(served.root)
+    backend = RestBackend(served.url, served.writer)
+    until = backend.locked_until("snapshots", snapshot)
+    assert until is not None and until == LocalBackend(served.root).locked_until(
+        "snapshots", snapshot
+    )
+    with pytest.raises(ObjectLocked, match="would shorten it"):
+        backend.extend_lock("snapshots", snapshot, until - timedelta(days=1))
+    later = until + timedelta(days=1)
+    backend.extend_lock("snapshots", snapshot, later)
+    assert backend.locked_until("snapshots", snapshot) == later
+    with pytest.raises(VaultError, match="at most 3650 days"):
+        backend.extend_lock("snapshots", snapshot, datetime.now(UTC) + timedelta(days=4000))
+    with pytest.raises(VaultError, match="not in the vault"):
+        backend.extend_lock("snapshots", "0" * 64, later)
+    with pytest.raises(VaultError, match="cannot remove anything through its API"):
+        backend.remove("snapshots", snapshot)
+    headers = {"authorization": f"Bearer {served.writer}"}
+    path = f"{served.url}/v1/locks/snapshots/{snapshot}"
+    assert (
+        httpx.post(path, json={"until": "2030-01-01T00:00:00"}, headers=headers).status_code == 400
+    )
+    assert httpx.delete(path, headers=headers).status_code == 405
+    assert httpx.post(path, json={"until": later.isoformat()}).status_code == 401
+    backend.close()
+    assert_intact(served, snapshot, before, capsys)
+    assert LocalBackend(served.root).locked_until("snapshots", snapshot) == later

@@ -29,7 +29,7 @@ import os
 import threading
 import time
 from collections import deque
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from interlock.vault import access
-from interlock.vault.backends import Kind, ObjectExists
+from interlock.vault.backends import Kind, ObjectExists, ObjectLocked
 from interlock.vault.backends.local import LocalBackend
 from interlock.vault.errors import VaultError, VaultFullError
 from interlock.vault.keys import FILE_NAME as KEY_FILE
@@ -54,6 +54,9 @@ __all__ = ["FAILURE_LIMIT", "MAX_BLOB", "build_app"]
 MAX_BLOB = 16 * 1024 * 1024
 MAX_CONFIG = 64 * 1024
 FAILURE_LIMIT = 20
+# A writer may lock what it stores (retention.py), never for longer than this: garbage locked
+# by a stolen writer token must not outlive the vault's disks (the deletion floor's maximum).
+MAX_LOCK = timedelta(days=3650)
 FAILURE_WINDOW = 60.0
 _METHODS = {"GET", "HEAD", "POST"}
 _KINDS: dict[str, Kind] = {"objects": "objects", "snapshots": "snapshots"}
@@ -268,8 +271,36 @@ def build_app(root: Path, *, backend: LocalBackend | None = None) -> Starlette:
             )
         return await _store(request, backend, log, kind, name, body)
 
+    async def get_lock(request: Request) -> Response:
+        kind, name = _kind_and_name(request)
+        until = await run_in_threadpool(backend.locked_until, kind, name)
+        return JSONResponse({"until": None if until is None else until.isoformat()})
+
+    async def post_lock(request: Request) -> Response:
+        kind, name = _kind_and_name(request)
+        try:
+            body = json.loads(await _body(request, MAX_CONFIG))
+            until = datetime.fromisoformat(body["until"])
+            if until.tzinfo is None:
+                raise ValueError("no time zone")
+        except (ValueError, KeyError, TypeError):
+            return _refuse(request, log, 400, 'send {"until": ISO 8601 time with a time zone}')
+        if until > datetime.now(UTC) + MAX_LOCK:
+            return _refuse(request, log, 422, f"a lock ends at most {MAX_LOCK.days} days from now")
+        try:
+            await run_in_threadpool(backend.extend_lock, kind, name, until)
+        except ObjectLocked as exc:
+            return _refuse(request, log, 409, str(exc))
+        except VaultError as exc:
+            return _refuse(request, log, 422, str(exc))
+        log.write(request.scope, 200, "locked", until=until.astimezone(UTC).isoformat())
+        return JSONResponse({"until": until.astimezone(UTC).isoformat()})
+
     routes = [
         *_deletion_routes(root, log),
+        # Locks only grow (LocalBackend refuses a shorter one): lengthening only keeps data.
+        Route("/v1/locks/{kind:str}/{name:str}", get_lock, methods=["GET"]),
+        Route("/v1/locks/{kind:str}/{name:str}", post_lock, methods=["POST"]),
         Route("/v1/config", get_config, methods=["GET", "HEAD"]),
         Route("/v1/config", post_config, methods=["POST"]),
         Route("/v1/{kind:str}/", list_blobs, methods=["GET"]),

@@ -8,6 +8,10 @@ URL as given, which therefore holds no credential. Answers map onto the Backend 
     404        FileNotFoundError    507  VaultFullError
     401, 403   VaultError: the server refused the credential (the token is never quoted)
 
+It is also :class:`~interlock.vault.backends.Lockable`: retention locks are read and
+lengthened through ``/v1/locks/…`` (the server refuses a shorter one, 409 ObjectLocked), and
+``remove`` always refuses: deletion is the admin's purge on the vault's host.
+
 Reads are retried on transport errors. A ``put`` is retried too: a blob is named by its hash,
 so a repeat of an upload whose answer was lost gets 409, which the repository settles by
 reading the stored copy back and checking its hash (repository._put_once).
@@ -16,15 +20,17 @@ reading the stored copy back and checking its hash (repository._put_once).
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import ssl
 import time
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 
-from interlock.vault.backends import Kind, ObjectExists
+from interlock.vault.backends import Kind, ObjectExists, ObjectLocked
 from interlock.vault.errors import VaultError, VaultFullError
 
 __all__ = ["CA_ENV", "TOKEN_ENV", "RestBackend", "from_url"]
@@ -129,6 +135,37 @@ class RestBackend:
         except (ValueError, KeyError, TypeError):
             raise VaultError(f"the vault at {self.url} sent a malformed list of {kind}") from None
         return sorted(names)
+
+    # -- locks (retention.py): the server keeps them; a lock only ever grows ----------------
+
+    def locked_until(self, kind: Kind, name: str) -> datetime | None:
+        response = self._send("GET", f"locks/{kind}/{name}")
+        self._check(response, f"reading the lock of {_what(kind, name)}")
+        try:
+            until = response.json()["until"]
+            return None if until is None else datetime.fromisoformat(until)
+        except (ValueError, KeyError, TypeError):
+            raise VaultError(f"the vault at {self.url} sent a malformed lock") from None
+
+    def extend_lock(self, kind: Kind, name: str, until: datetime) -> None:
+        if until.tzinfo is None:
+            raise VaultError("a lock's end must carry a time zone (UTC)")
+        response = self._send(
+            "POST",
+            f"locks/{kind}/{name}",
+            content=json.dumps({"until": until.isoformat()}).encode(),
+        )
+        if response.status_code == 409:
+            raise ObjectLocked(_message(response))
+        self._check(response, f"locking {_what(kind, name)}")
+
+    def remove(self, kind: Kind, name: str) -> None:
+        """Never through this API: deletion is the admin's, after a cooling-off, on the host."""
+        raise VaultError(
+            f"the vault at {self.url} cannot remove anything through its API",
+            "ask for a deletion with the admin key (`interlock vault delete request`); "
+            "`interlock vault purge` carries it out on the vault's host after the cooling-off",
+        )
 
     def close(self) -> None:
         self._client.close()
