@@ -24,7 +24,7 @@ from interlock.vault.backends import ObjectExists
 from interlock.vault.backends.local import LocalBackend
 from interlock.vault.backends.rest import TOKEN_ENV, RestBackend, from_url
 from interlock.vault.errors import VaultError, VaultFullError
-from interlock.vault.serve import build_app
+from interlock.vault.serve import Failures, build_app
 
 TOKEN = "ilvw_" + "x" * 43
 
@@ -122,3 +122,17 @@ def test_an_unreachable_vault_is_a_clear_error() -> None:
     ) as caught:
         backend.list("snapshots")
     assert TOKEN not in caught.value.diagnostics()
+
+
+def test_failures_are_counted_per_address_in_a_sliding_minute() -> None:
+    now = [1000.0]
+    failures = Failures(limit=20, window=60.0, clock=lambda: now[0])
+    assert [failures.add("10.0.0.1") for _ in range(21)][-2:] == [20, 21]
+    assert failures.add("10.0.0.2") == 1  # another address has its own count
+    now[0] += 59.0
+    assert failures.add("10.0.0.1") == 22
+    now[0] += 1.5  # the first 21 are now over a minute old
+    assert failures.add("10.0.0.1") == 2
+    for _ in range(200):
+        failures.add("10.0.0.3")
+    assert failures.add("10.0.0.3") == 80  # memory stays bounded under a flood

@@ -29,6 +29,7 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -117,14 +118,20 @@ class ServeLog:
 class Failures:
     """Failed authentications per client address in a sliding window (bounded memory)."""
 
-    def __init__(self, limit: int = FAILURE_LIMIT, window: float = FAILURE_WINDOW) -> None:
+    def __init__(
+        self,
+        limit: int = FAILURE_LIMIT,
+        window: float = FAILURE_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.limit = limit
         self.window = window
+        self.clock = clock
         self._seen: dict[str, deque[float]] = {}
 
     def add(self, client: str) -> int:
         """Record one failure; the client's count in the window, this one included."""
-        now = time.monotonic()
+        now = self.clock()
         seen = self._seen.get(client)
         if seen is None:
             if len(self._seen) >= 10_000:
