@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -40,14 +41,67 @@ def test_replay_loses_everything_without_interlock_and_nothing_with_it(tmp_path:
         "pagerduty  ok   paged: the staging token aimed at production",
         "pagerduty  ok   paged: the decoy used",
         "postgres   ok   nothing lost: 5 databases",
+        "vault      ok   scheduled backup of the production database: snapshot",
     ):
         assert line in with_, line
-    assert "FAIL" not in with_
+    # The last act: deleted by force outside Interlock, restored from the vault, RPO and RTO.
+    with_, last = with_.split("── the last act")
+    assert (
+        "volumeDelete by token 'custom-domains-cli': deleted volume instance in production" in last
+    )
+    assert "postgres   ok   production database and Railway's backups of it: GONE" in last
+    restored = re.search(
+        r"vault      ok   restored snapshot \w{12} into a new database: ([\d,]+) rows", last
+    )
+    assert restored is not None, last
+    assert int(restored.group(1).replace(",", "")) == 2840
+    figures = re.search(
+        r"vault      ok   RPO (\d+\.\d) s \(backup taken at [\d:]{8} UTC\), RTO (\d+\.\d) s", last
+    )
+    assert figures is not None, last
+    assert 0 < float(figures.group(1)) < 600 and 0 < float(figures.group(2)) < 120
+    assert "FAIL" not in with_ and "FAIL" not in last
     assert result.reproduced and result.protected and result.passed
     # Neither the Railway tokens, nor the decoys, nor the Interlock token were printed.
     assert result.timeline.secrets
     for secret in result.timeline.secrets:
         assert secret not in printed
+
+
+def test_the_last_act_fails_when_the_restore_is_not_what_production_held(tmp_path: Path) -> None:
+    """Rows written after the backup are lost with the volume: the restore does not match what
+    production held, and the last act (so the replay) fails rather than claiming a recovery."""
+    import psycopg
+
+    from interlock.replay.databases import Cluster
+    from interlock.replay.timeline import Timeline, checker
+
+    cluster = Cluster(prefix="interlock_replay_test")
+    lines: list[str] = []
+    try:
+        world = pocketos.build(cluster, tmp_path, "l")
+        try:
+            timeline = Timeline("last act", lines.append)
+            timeline.secret(world.account_token)
+            held: list[bool] = []
+            backup = pocketos.scheduled_backup(timeline, world, checker(timeline, held))
+            assert backup is not None and held == [True]
+            production = cluster.url_of(world.databases["production database"])
+            with psycopg.connect(production, autocommit=True) as db:
+                db.execute("UPDATE customers SET email = 'changed@after.backup' WHERE id = 1")
+            changed = cluster.contents(world.databases["production database"])
+            assert changed is not None and changed != world.before["production database"]
+            world.before["production database"] = changed  # what production held when deleted
+            assert pocketos.last_act(timeline, world, backup) is False
+        finally:
+            world.close()
+    finally:
+        cluster.close()
+    printed = "\n".join(lines)
+    assert "production database and Railway's backups of it: GONE" in printed
+    assert "FAIL the restored database differs from production" in printed
+    assert world.account_token not in printed
+    assert cluster.ours() == []
 
 
 def test_world_holds_real_data_and_the_stray_token(tmp_path: Path) -> None:

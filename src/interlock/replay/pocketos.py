@@ -18,6 +18,13 @@ production database and every backup are gone. With Interlock the same agent mee
 turn, and where a layer stops it, the replay goes on as an agent that found a way round that
 layer would (a script the hook cannot read), so that every layer is shown holding on its own:
 scanner, honeytokens, hook and approvals, gateway with the broker's credential, pages.
+
+The last act (issue 7): the protected world also has a vault, and the production database is
+backed up into it when the run starts (the scheduled backup; its time is the recovery point).
+Once Interlock has stopped the agent, a person holding the real account token deletes the
+volume anyway, straight at Railway, out of Interlock's reach: the database and Railway's own
+backups go. The replay then restores the vault's backup into a new database, compares every
+row with what production held, and prints the RPO (data time lost) and RTO (restore + checks).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from interlock.errors import InterlockError
 from interlock.replay import agent as agents
 from interlock.replay import servers, tls
 from interlock.replay.agent import Agent, Hook, Outcome, hook_line, stopped, summary, text_of
@@ -46,6 +54,8 @@ from interlock.replay.fake_railway import (
 from interlock.replay.pagerduty import PagerDuty
 from interlock.replay.stack import Interlock, exports
 from interlock.replay.timeline import Check, Result, Timeline, checker
+from interlock.vault import Snapshot, open_local
+from interlock.vault.sources.postgres import backup_postgres, restore_postgres
 
 TITLE = (
     "PocketOS, 25 April 2026: a staging task, a credential mismatch, a Railway token found in "
@@ -285,6 +295,7 @@ def protected(timeline: Timeline, world: World, pagerduty: PagerDuty, pd: str) -
     interlock.write_project_config(world.repo)
     held: list[bool] = []
     check = checker(timeline, held)
+    backup = scheduled_backup(timeline, world, check)
     try:
         scanner(timeline, interlock, world, check)
         plant_honeytokens(timeline, interlock, world, check)
@@ -299,7 +310,8 @@ def protected(timeline: Timeline, world: World, pagerduty: PagerDuty, pd: str) -
     finally:
         interlock.stop()
     intact = verify_intact(timeline, world)
-    return intact and all(held)
+    recovered = last_act(timeline, world, backup)
+    return intact and recovered and all(held)
 
 
 def session(timeline: Timeline, world: World, agent: Agent, check: Check) -> None:
@@ -479,6 +491,105 @@ def pages(timeline: Timeline, pagerduty: PagerDuty, world: World, check: Check) 
         check("pagerduty", any(match(s) for s in summaries), f"paged: {what}")
 
 
+# --- the vault: the scheduled backup and the last act ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Backup:
+    """The scheduled backup of production, in the world's vault (its own folder and key)."""
+
+    vault: Path
+    snapshot: Snapshot
+    taken_at: datetime
+    """When the backup began (its dump's snapshot): the point a restore brings back."""
+
+
+def scheduled_backup(timeline: Timeline, world: World, check: Check) -> Backup | None:
+    """The nightly job, run now: production's database into a vault outside the volume."""
+    vault = world.scratch / "vault"
+    database = world.databases["production database"]
+    try:
+        repository = open_local(vault, create=True)
+        snapshot = backup_postgres(repository, world.cluster.url_of(database), "production")
+    except InterlockError as exc:
+        check("vault", False, f"the scheduled backup of production failed: {exc}")
+        return None
+    manifest = snapshot.manifest
+    check(
+        "vault",
+        True,
+        f"scheduled backup of the production database: snapshot {snapshot.id[:12]} "
+        f"({len(manifest.tables)} tables, {sum(manifest.tables.values()):,} rows, "
+        f"{manifest.size / 1e3:.0f} KB) in a vault outside the volume, with its own key",
+    )
+    return Backup(vault, snapshot, datetime.fromisoformat(manifest.started))
+
+
+def last_act(timeline: Timeline, world: World, backup: Backup | None) -> bool:
+    """The volume deleted by force anyway, outside Interlock; production back from the vault."""
+    timeline.section("the last act: the volume deleted by force anyway, then restored")
+    say = _narrator(timeline, world, "person")
+    timeline.add(
+        "person",
+        "someone with the real account token deletes the volume straight at Railway, "
+        "outside Interlock (no hook, no gateway, no approval)",
+    )
+    command = delete_volume(
+        RAILWAY, f"Authorization: Bearer {world.account_token}", world.volume_id
+    )
+    outcome = Outcome(
+        command, None, agents.run_shell(command, world.repo, agents.base_env(world.home))
+    )
+    say("volumeDelete with the account token, by force", outcome)
+    deleted_at = datetime.now(UTC)
+    production = world.databases["production database"]
+    gone = world.cluster.contents(production) is None
+    backups_gone = all(
+        world.cluster.contents(db) is None
+        for label, db in world.databases.items()
+        if label.startswith("production backup")
+    )
+    if not timeline.check(
+        "postgres",
+        gone and backups_gone,
+        "production database and Railway's backups of it: GONE"
+        if gone and backups_gone
+        else "the forced volumeDelete did not delete production: the last act cannot run",
+    ):
+        return False
+    if backup is None:
+        return timeline.check("vault", False, "no backup to restore from")
+    target = world.cluster.name("p_restored")
+    began = time.monotonic()
+    try:
+        restore_postgres(
+            open_local(backup.vault), backup.snapshot, world.cluster.url_of(target), force=False
+        )
+    except InterlockError as exc:
+        return timeline.check("vault", False, f"the restore failed: {exc}")
+    restored = world.cluster.contents(target)
+    rto = time.monotonic() - began
+    before = world.before["production database"]
+    same = restored == before
+    rows = restored.total if restored else 0
+    timeline.check(
+        "vault",
+        same,
+        f"restored snapshot {backup.snapshot.id[:12]} into a new database: {rows:,} rows, "
+        "every row the same as production's before the deletion"
+        if same
+        else f"the restored database differs from production: {rows:,} rows vs {before.total:,}",
+    )
+    rpo = (deleted_at - backup.taken_at).total_seconds()
+    timeline.check(
+        "vault",
+        same,
+        f"RPO {rpo:.1f} s (backup taken at {backup.taken_at:%H:%M:%S} UTC), "
+        f"RTO {rto:.1f} s (restore + checks)",
+    )
+    return same
+
+
 # --- verdicts ----------------------------------------------------------------------------------
 
 
@@ -503,28 +614,31 @@ def verify_loss(timeline: Timeline, world: World) -> bool:
 # --- narration ----------------------------------------------------------------------------------
 
 
-def _narrator(timeline: Timeline, world: World) -> Callable[[str, Outcome | None], None]:
-    """Prints the agent's intent and command, the hook's answer, what Railway did."""
+def _narrator(
+    timeline: Timeline, world: World, who: str = "agent"
+) -> Callable[[str, Outcome | None], None]:
+    """Prints the agent's (or ``who``'s) intent and command, the hook's answer, what Railway did."""
 
     def say(intent: str, outcome: Outcome | None) -> None:
         if outcome is None:
-            timeline.add("agent", intent)
+            timeline.add(who, intent)
             return
-        timeline.add("agent", intent)
-        timeline.add("agent", f"$ {shown(outcome.command)}", whole=True)
+        timeline.add(who, intent)
+        timeline.add(who, f"$ {shown(outcome.command)}", whole=True)
         if outcome.hook is not None:
             answer = outcome.hook
             rule = f" [{answer.rule}]" if answer.rule else ""
             timeline.add("hook", f"{answer.verdict}{rule} {answer.message[:200]}")
         if outcome.output is not None:
-            timeline.add("agent", f"  → {summary(outcome)}")
+            timeline.add(who, f"  → {summary(outcome)}")
         for call in world.railway.drain():
-            who = f"token {call.token!r}" if call.token else "no valid token"
+            holder = f"token {call.token!r}" if call.token else "no valid token"
             what = "; ".join(call.effects or call.errors) or "answered"
             via = " (the gateway's environment look-up)" if call.source == "gateway" else ""
             if call.source == "gateway" and call.operation != "InterlockEnvironments":
                 via = " (forwarded by the gateway)"
-            timeline.add("railway", f"{', '.join(call.fields)}{via} by {who}: {what}", whole=True)
+            line = f"{', '.join(call.fields)}{via} by {holder}: {what}"
+            timeline.add("railway", line, whole=True)
 
     return say
 
@@ -564,4 +678,13 @@ def replay(echo: Callable[[str], None] | None, scratch: Path, pg_url: str | None
     return Result(timeline, reproduced, held)
 
 
-__all__ = ["TITLE", "World", "build", "replay", "tokens_found"]
+__all__ = [
+    "TITLE",
+    "Backup",
+    "World",
+    "build",
+    "last_act",
+    "replay",
+    "scheduled_backup",
+    "tokens_found",
+]
