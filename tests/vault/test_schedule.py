@@ -386,3 +386,24 @@ def test_a_config_the_server_would_not_read_is_a_warning_not_a_wrong_database(
     assert _snapshots(tmp_path) == ["notes"]
     assert err.count("warning: cannot record") == 1 and "INTERLOCK_CONFIG" in err
     assert not (tmp_path / ".interlock").exists()
+
+
+def test_alert_writes_one_masked_line_for_other_vault_components(tmp_path: Path) -> None:
+    """What `vault delete request` and the snapshotter call (vault/report.py ``alert``)."""
+    url = db.sqlite_url(tmp_path / "server")
+    with Reporter(url) as reporter:
+        reporter.alert(
+            "vault.deletion_requested",
+            f"vault: deletion of abc requested\nby postgresql://u:{PASSWORD}@h/db",
+            {"snapshot": "abc", "token": PASSWORD, "by": "alice"},
+            actor="alice",
+        )
+    engine = db.connect(url)
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(db.events)).one()
+    engine.dispose()
+    detail = json.loads(row.detail)
+    assert row.kind == "vault.deletion_requested" and row.actor == "alice"
+    assert row.request_id is None
+    assert detail["summary"] == "vault: deletion of abc requested (+1 more line(s))"
+    assert detail["snapshot"] == "abc" and PASSWORD not in row.detail

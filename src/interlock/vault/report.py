@@ -115,33 +115,34 @@ class Reporter:
         """A failed backup: recorded on the row, and (``alert``) a ``vault.backup_failed``
         alert. The scheduler alerts on the first failure of a run of them, then hourly."""
         error = _clip(mask(error), _ERROR_LIMIT)
-        newest: list[float | None] = [None]
+        raised: list[dict[str, Any]] = []
 
         def write(conn: Connection, row: Any, now: float) -> dict[str, Any]:
-            newest[0] = row.newest_backup_at
+            if alert:  # in the row's transaction: the row and its alert land together
+                age = None if row.newest_backup_at is None else now - row.newest_backup_at
+                standing = (
+                    "no good backup of it exists"
+                    if age is None
+                    else f"its newest good backup is {_age(age)} old"
+                )
+                target = f" (target RPO {_age(target_rpo)})" if target_rpo else ""
+                summary = (
+                    f"vault: backup of {source} ({kind}) failed: {_first_line(error)}; "
+                    f"{standing}{target}"
+                )
+                detail = {
+                    "source": source,
+                    "source_kind": kind,
+                    "error": error,
+                    "newest_backup_age_seconds": None if age is None else round(age, 1),
+                    "target_rpo_seconds": target_rpo,
+                }
+                raised.append(self._event(conn, "vault.backup_failed", summary, detail, now))
             return {"last_backup_attempt_at": now, "last_backup_error": error}
 
-        if not self._upsert(source, kind, target_rpo, write) or not alert:
-            return
-        now = self.clock()
-        age = None if newest[0] is None else now - newest[0]
-        standing = (
-            "no good backup of it exists"
-            if age is None
-            else f"its newest good backup is {_age(age)} old"
-        )
-        target = f" (target RPO {_age(target_rpo)})" if target_rpo else ""
-        self.alert(
-            "vault.backup_failed",
-            f"vault: backup of {source} ({kind}) failed: {_first_line(error)}; {standing}{target}",
-            {
-                "source": source,
-                "source_kind": kind,
-                "error": error,
-                "newest_backup_age_seconds": None if age is None else round(age, 1),
-                "target_rpo_seconds": target_rpo,
-            },
-        )
+        if self._upsert(source, kind, target_rpo, write):
+            for body in raised:
+                self._audit("vault.backup_failed", "vault", body)
 
     def drill(
         self, result: DrillResult, target_rpo: float | None = None, *, alert: bool = True
@@ -150,8 +151,23 @@ class Reporter:
         is (``alert``) a ``vault.drill_failed`` alert."""
         error = _clip(mask(result.error), _ERROR_LIMIT)
         backed_up = point_in_time(result.backed_up)
+        raised: list[dict[str, Any]] = []
 
         def write(conn: Connection, row: Any, now: float) -> dict[str, Any]:
+            if alert and not result.ok:
+                summary = (
+                    f"vault: restore drill of {result.source} ({result.kind}) failed on backup "
+                    f"{result.snapshot[:12]}: {_first_line(error)}"
+                )
+                detail = {
+                    "source": result.source,
+                    "source_kind": result.kind,
+                    "snapshot": result.snapshot,
+                    "error": error,
+                    "rto_seconds": result.rto_seconds,
+                    "backed_up": result.backed_up,
+                }
+                raised.append(self._event(conn, "vault.drill_failed", summary, detail, now))
             values: dict[str, Any] = {
                 "last_drill_at": now,
                 "last_drill_ok": result.ok,
@@ -166,28 +182,13 @@ class Reporter:
                     values.update(newest_snapshot=result.snapshot, newest_backup_at=backed_up)
             return values
 
-        written = self._upsert(result.source, result.kind, target_rpo, write)
-        if not written or result.ok or not alert:
-            return
-        self.alert(
-            "vault.drill_failed",
-            f"vault: restore drill of {result.source} ({result.kind}) failed on backup "
-            f"{result.snapshot[:12]}: {_first_line(error)}",
-            {
-                "source": result.source,
-                "source_kind": result.kind,
-                "snapshot": result.snapshot,
-                "error": error,
-                "rto_seconds": result.rto_seconds,
-                "backed_up": result.backed_up,
-            },
-        )
+        if self._upsert(result.source, result.kind, target_rpo, write):
+            for body in raised:
+                self._audit("vault.drill_failed", "vault", body)
 
     def alert(self, kind: str, summary: str, detail: dict[str, Any], actor: str = "vault") -> None:
         """An ``events`` row of ``kind`` (notified when messages.ALERTS names it) and an audit
         record. ``summary`` is cut to one line."""
-        body = mask_json(dict(detail))
-        body["summary"] = _clip(_first_line(mask(summary)), _SUMMARY_LIMIT)
         engine = self._connect()
         if engine is None:
             return
@@ -195,19 +196,11 @@ class Reporter:
 
         try:
             with db.transaction(engine) as conn:
-                conn.execute(
-                    db.INSERT_EVENT,
-                    {
-                        "at": self.clock(),
-                        "kind": kind[:40],
-                        "request_id": None,
-                        "actor": actor[:200],
-                        "detail": json.dumps(body, ensure_ascii=False, default=str),
-                    },
-                )
+                body = self._event(conn, kind, summary, detail, self.clock(), actor)
         except sa.exc.SQLAlchemyError as exc:
             self._warn(exc)
             return
+        self._warned = False
         self._audit(kind, actor, body)
 
     def close(self) -> None:
@@ -222,6 +215,32 @@ class Reporter:
         self.close()
 
     # --- inside -------------------------------------------------------------------------------
+
+    def _event(
+        self,
+        conn: Connection,
+        kind: str,
+        summary: str,
+        detail: dict[str, Any],
+        at: float,
+        actor: str = "vault",
+    ) -> dict[str, Any]:
+        """Insert the ``events`` row, as server/alerts.py does; returns its (masked) detail."""
+        from interlock.server import db
+
+        body: dict[str, Any] = mask_json(dict(detail))
+        body["summary"] = _clip(_first_line(mask(summary)), _SUMMARY_LIMIT)
+        conn.execute(
+            db.INSERT_EVENT,
+            {
+                "at": at,
+                "kind": kind[:40],
+                "request_id": None,
+                "actor": actor[:200],
+                "detail": json.dumps(body, ensure_ascii=False, default=str),
+            },
+        )
+        return body
 
     def _upsert(
         self,
