@@ -111,7 +111,7 @@ def _version(s3: Any, bucket: str, key: str) -> str:
 def _backed_up(bucket: str, tmp_path: Path) -> tuple[S3Backend, str, str]:
     """A vault in ``bucket`` with one SQLite backup: (backend, snapshot key, an object key)."""
     repository = open_vault(f"s3://{bucket}/vault", create=True)
-    repository.chunk_size = 1024
+    repository.chunk_size = 4096  # a few objects per backup, few requests to moto
     snapshot = backup_sqlite(repository, _database(tmp_path / "app.db"), "app")
     backend = repository.backend
     assert isinstance(backend, S3Backend)

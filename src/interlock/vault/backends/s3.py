@@ -510,7 +510,32 @@ class S3Backend:
         )
 
 
+# Clients by endpoint and AWS settings: making one loads S3's service model (0.1 to 1 s), and
+# `vault schedule` or the snapshotter open the vault again for every backup. boto3 clients
+# are thread-safe. The settings are kept only as a hash, so no credential is copied here.
+_CLIENTS: dict[tuple[str | None, str], Any] = {}
+_AWS_SETTINGS = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CA_BUNDLE",
+)
+
+
 def _client(endpoint: str | None) -> Any:
+    settings = "\0".join(os.environ.get(name, "") for name in _AWS_SETTINGS)
+    key = (endpoint, hashlib.sha256(settings.encode()).hexdigest())
+    if key not in _CLIENTS:
+        _CLIENTS[key] = _new_client(endpoint)
+    return _CLIENTS[key]
+
+
+def _new_client(endpoint: str | None) -> Any:
     options: dict[str, Any] = {"retries": {"mode": "standard", "max_attempts": 5}}
     if endpoint is not None:
         parts = urlsplit(endpoint)
