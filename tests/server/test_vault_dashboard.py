@@ -27,6 +27,7 @@ from interlock.errors import InterlockError
 from interlock.server import backups
 from interlock.server import settings as server_settings
 from interlock.server.db import connect, migrate, vault_sources
+from interlock.server.predestroy import FAILED, SNAPSHOT
 from interlock.vault.report import Reporter
 from interlock.vault.settings import parse
 from tests.server.browser import approver_page, launch, shot
@@ -466,6 +467,28 @@ def test_the_card_without_a_vault_still_warns_of_an_unprotected_drop(server: Ser
         "data back. Vault sources No vault is configured: Interlock knows of no backup "
         "(docs/vault.md)."
     )
+
+
+def test_the_card_shows_the_pre_destroy_snapshots_taken_and_failed(vault_server: Served) -> None:
+    served = vault_server
+    request_id = served.file(
+        action_json("psql -h db.prod.internal -d app -c 'DROP TABLE users'", cwd=served.project)
+    )
+    # As server/predestroy.py records them on the request.
+    failure = "approved action held: pre-destroy snapshot of app failed: disk full"
+    served.service.note(request_id, FAILED, "claude-code", {"summary": failure})
+    taken = {"source": "app", "snapshot": "5a" * 32, "size": 1_600_000, "seconds": 3.5}
+    served.service.note(request_id, SNAPSHOT, "vault", {"snapshots": [taken], "seconds": 3.6})
+    page = served.sign_in("alice").get(f"/requests/{request_id}")
+    section = text_of(page.text, "backup-freshness")
+    assert re.match(
+        r"Backup freshness Pre-destroy snapshot FAILED \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: "
+        + re.escape(failure)
+        + r". The action did not run; the approval is kept. Pre-destroy snapshot taken "
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, before the approved action was released: "
+        r"app 5a5a5a5a5a5a \(1.6 MB\). Backups of database app",
+        section,
+    ), section
 
 
 # --- matching, pure -----------------------------------------------------------------------------

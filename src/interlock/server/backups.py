@@ -29,6 +29,7 @@ A table in an unnamed database is "no backup known" only when no source protects
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -37,8 +38,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from interlock.actions import ShellAction
-from interlock.server.db import vault_sources
-from interlock.server.predestroy import databases_named
+from interlock.server.db import events, vault_sources
+from interlock.server.predestroy import FAILED, SNAPSHOT, databases_named
 from interlock.vault.settings import VaultSettings
 
 __all__ = [
@@ -46,11 +47,13 @@ __all__ = [
     "POLL_SECONDS",
     "CardBackups",
     "DataTarget",
+    "Predestroy",
     "Protected",
     "SourceView",
     "age",
     "data_targets",
     "for_card",
+    "predestroy",
     "seconds",
     "size",
     "sources",
@@ -415,3 +418,39 @@ def for_card(card: dict[str, Any], every: list[SourceView]) -> CardBackups:
         data_bearing=bool(targets),
         every=tuple(every),
     )
+
+
+# --- pre-destroy snapshots of this request ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Predestroy:
+    """A pre-destroy snapshot taken, or refused, before this request's action was released
+    (server/predestroy.py records each as an event of the request)."""
+
+    at: float
+    ok: bool
+    snapshots: tuple[dict[str, Any], ...] = ()
+    """``source``, ``snapshot``, ``size``, ``seconds`` of each backup taken."""
+    message: str = ""
+    """Why it failed (the action did not run; the approval was kept)."""
+
+
+def predestroy(engine: Engine, request_id: str) -> list[Predestroy]:
+    """The request's pre-destroy snapshots and failures, oldest first."""
+    query = (
+        sa.select(events.c.at, events.c.kind, events.c.detail)
+        .where(events.c.request_id == request_id, events.c.kind.in_((SNAPSHOT, FAILED)))
+        .order_by(events.c.seq)
+    )
+    with engine.connect() as conn:
+        found = conn.execute(query).all()
+    out: list[Predestroy] = []
+    for at, kind, raw in found:
+        detail = json.loads(raw or "{}")
+        if kind == SNAPSHOT:
+            taken = tuple(s for s in detail.get("snapshots", []) if isinstance(s, dict))
+            out.append(Predestroy(at, True, snapshots=taken))
+        else:
+            out.append(Predestroy(at, False, message=str(detail.get("summary", ""))))
+    return out

@@ -289,6 +289,9 @@ async def _card(
     vault = await _vault_sources(request)
     context["vault"] = vault
     context["backup"] = backups.for_card(found["card"], vault["sources"])
+    context["predestroy"] = await run_in_threadpool(
+        backups.predestroy, app.state_of(request).service.engine, request_id
+    )
     return await _render(request, "request.html", session, context, status)
 
 

@@ -20,6 +20,7 @@
     "created", "approve", "deny", "approved", "denied", "expired", "cancelled",
     "consumed", "killed", "resumed",
     "vault.backup_failed", "vault.drill_failed", "vault.stale", "vault.no_drill", "vault.recovered",
+    "predestroy_snapshot", "vault.predestroy_failed",
   ];
 
   function serverNow() {
