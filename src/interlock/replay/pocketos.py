@@ -520,7 +520,7 @@ def scheduled_backup(timeline: Timeline, world: World, check: Check) -> Backup |
         True,
         f"scheduled backup of the production database: snapshot {snapshot.id[:12]} "
         f"({len(manifest.tables)} tables, {sum(manifest.tables.values()):,} rows, "
-        f"{manifest.size / 1e3:.0f} KB) in a vault outside the volume, with its own key",
+        f"{manifest.size / 1e3:.0f} KB), vault off the volume, own key",
     )
     return Backup(vault, snapshot, datetime.fromisoformat(manifest.started))
 
