@@ -360,6 +360,16 @@ def test_with_no_vault_and_no_rows_the_panel_says_so_and_how_to_set_one_up(
     )
 
 
+def test_a_secret_in_a_recorded_error_is_masked_on_the_page(server: Served, now: float) -> None:
+    leaked = "pg_dump: error: connection to postgresql://backup:hunter2secret@db.internal/app"
+    row = rows(now)[1] | {"last_backup_error": leaked, "last_drill_error": leaked}
+    insert(server.service.engine, [row])
+    page = server.sign_in("alice").get("/").text
+    assert "hunter2secret" not in page
+    assert "The last backup attempt failed: pg_dump: error: connection to " in page
+    assert "postgresql://backup:****@db.internal/app" in page
+
+
 def test_rows_without_a_vault_section_are_still_shown(server: Served, now: float) -> None:
     insert(server.service.engine, rows(now)[:1])
     server.service.clock = lambda: now

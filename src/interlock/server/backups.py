@@ -4,7 +4,9 @@ last verified restore (issue 7 item 6).
 The vault's jobs write one ``vault_sources`` row per source (vault/report.py); the server only
 reads them here. What each source protects comes from the config's ``[vault.sources.<name>]
 protects`` (vault/settings.py), read once at start-up (``ServerSettings.vault``). Ages are
-computed here, on the server, from the clock it is given, so a page and a test agree.
+computed here, on the server, from the clock it is given, so a page and a test agree. Errors
+are masked again before they are shown (the jobs mask what they write; a row written some other
+way must not put a password on a page).
 
 A backup nobody has restored is a hope (GitLab, 2017): a source whose restore was never
 verified says so in words, as does one whose newest backup is older than its target RPO. The
@@ -38,6 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from interlock.actions import ShellAction
+from interlock.secrets import mask
 from interlock.server.db import events, vault_sources
 from interlock.server.predestroy import FAILED, SNAPSHOT, databases_named
 from interlock.vault.settings import VaultSettings
@@ -248,11 +251,11 @@ def _view(name: str, row: Any, vault: VaultSettings, now: float) -> SourceView:
         newest_backup_size=row.newest_backup_size if row is not None else None,
         rpo_met=met,
         last_backup_attempt_at=row.last_backup_attempt_at if row is not None else None,
-        last_backup_error=(row.last_backup_error or "") if row is not None else "",
+        last_backup_error=mask(row.last_backup_error or "") if row is not None else "",
         last_drill_at=row.last_drill_at if row is not None else None,
         last_drill_age=ago(row.last_drill_at if row is not None else None),
         last_drill_ok=row.last_drill_ok if row is not None else None,
-        last_drill_error=(row.last_drill_error or "") if row is not None else "",
+        last_drill_error=mask(row.last_drill_error or "") if row is not None else "",
         last_verified_at=row.last_verified_at if row is not None else None,
         last_verified_age=ago(row.last_verified_at if row is not None else None),
         last_verified_snapshot=row.last_verified_snapshot if row is not None else None,
@@ -452,5 +455,5 @@ def predestroy(engine: Engine, request_id: str) -> list[Predestroy]:
             taken = tuple(s for s in detail.get("snapshots", []) if isinstance(s, dict))
             out.append(Predestroy(at, True, snapshots=taken))
         else:
-            out.append(Predestroy(at, False, message=str(detail.get("summary", ""))))
+            out.append(Predestroy(at, False, message=mask(str(detail.get("summary", "")))))
     return out
