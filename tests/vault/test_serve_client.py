@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 
@@ -136,3 +137,20 @@ def test_failures_are_counted_per_address_in_a_sliding_minute() -> None:
     for _ in range(200):
         failures.add("10.0.0.3")
     assert failures.add("10.0.0.3") == 80  # memory stays bounded under a flood
+
+
+def test_a_busy_server_is_tried_again_then_reported() -> None:
+    calls: list[str] = []
+    answers = [503, 503, 201]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.headers["authorization"])
+        return httpx.Response(answers.pop(0), text="Service Unavailable")
+
+    backend = RestBackend("http://127.0.0.1:9", TOKEN, transport=httpx.MockTransport(handler))
+    backend.put("objects", "a" * 64, b"x")
+    assert calls == [f"Bearer {TOKEN}"] * 3
+    answers.extend([503, 503, 503])
+    with pytest.raises(VaultError, match="answered 503") as caught:
+        backend.put("objects", "a" * 64, b"x")
+    assert TOKEN not in caught.value.diagnostics()

@@ -70,6 +70,9 @@ def serve(vault_dir: Path, listen: str, tls_cert: Path | None, tls_key: Path | N
         access_log=False,
         # A client holding a connection open must not keep a stopping server up.
         timeout_graceful_shutdown=5,
+        # Each upload is held in memory (up to MAX_BLOB) while its hash is checked: at most
+        # this many at once (about 512 MiB), beyond which uvicorn answers 503 and clients retry.
+        limit_concurrency=32,
         ssl_certfile=str(tls_cert) if tls_cert else None,
         ssl_keyfile=str(tls_key) if tls_key else None,
     )

@@ -173,7 +173,10 @@ class RestBackend:
     def _send(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
         for attempt in range(_ATTEMPTS):
             try:
-                return self._client.request(method, path, content=content)
+                response = self._client.request(method, path, content=content)
+                # 503: the server is at its limit of uploads in flight; worth another try.
+                if response.status_code != 503 or attempt == _ATTEMPTS - 1:
+                    return response
             except httpx.TransportError as exc:
                 if "CERTIFICATE_VERIFY_FAILED" in str(exc):
                     raise VaultError(
@@ -185,7 +188,7 @@ class RestBackend:
                         f"cannot reach the vault at {self.url}: {type(exc).__name__}",
                         "check that `interlock vault serve` runs there and the URL is right",
                     ) from None
-                time.sleep(0.2 * 2**attempt)
+            time.sleep(0.2 * 2**attempt)
         raise AssertionError("unreachable")
 
     def _check(self, response: httpx.Response, doing: str) -> None:
