@@ -12,6 +12,7 @@ from pathlib import Path
 import uvicorn
 from starlette.applications import Starlette
 
+from interlock.vault.report import Reporter
 from interlock.vault.settings import VaultSettings, parse
 from interlock.vault.snapshotter import Backup, build_app, hash_token, run_backup
 from tests.gateway import fakes
@@ -40,6 +41,7 @@ def serve(
     backup: Backup = run_backup,
     lines: list[str] | None = None,
     port: int = 0,
+    report: Reporter | None = None,
 ) -> Running:
     """The snapshotter on ``port`` (0: any free one)."""
     assert settings.location is not None
@@ -49,6 +51,7 @@ def serve(
         hash_token(token),
         backup=backup,
         log=lines.append if lines is not None else None,
+        report=report,
     )
     return Running(app, port)
 

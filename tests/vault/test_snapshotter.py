@@ -17,9 +17,12 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+import sqlalchemy as sa
 
 from interlock.cli import main
+from interlock.server import db
 from interlock.vault import VaultError, open_local
+from interlock.vault.report import Reporter
 from interlock.vault.repository import Snapshot
 from interlock.vault.settings import SourceSettings
 from interlock.vault.snapshotter import FILE_ENV, TOKEN_ENV, run_backup, trigger_token
@@ -130,6 +133,41 @@ def test_a_failed_backup_is_502_with_the_reason_and_lists_nothing(
     assert "cannot connect to PostgreSQL database app" in message
     assert "hunter2" not in answer.text and not any("hunter2" in line for line in lines)
     assert open_local(vault).snapshots() == []
+
+
+def test_each_snapshot_or_its_error_is_reported_to_the_server(tmp_path: Path) -> None:
+    """The source's row on the dashboard (vault/report.py): the newest backup, or the error;
+    a failure raises no second alert (the server pages for the held action itself)."""
+    good = _sqlite(tmp_path / "app.db")
+    settings = snapshotters.settings_for(
+        tmp_path / "vault",
+        {
+            "app": {"sqlite": str(good), "rpo": "1h"},
+            "gone": {"sqlite": str(tmp_path / "missing.db")},
+        },
+    )
+    token = snapshotters.new_token()
+    url = db.sqlite_url(tmp_path / "server")
+    with Reporter(url) as reporter:
+        running = snapshotters.serve(settings, token, report=reporter)
+        try:
+            ok = _ask(running.url, token, source="app")
+            failed = _ask(running.url, token, source="gone")
+        finally:
+            running.stop()
+    assert ok.status_code == 201 and failed.status_code == 502
+    engine = db.connect(url)
+    try:
+        with engine.connect() as conn:
+            rows = {r.source: r for r in conn.execute(sa.select(db.vault_sources))}
+            kinds = [r.kind for r in conn.execute(sa.select(db.events))]
+    finally:
+        engine.dispose()
+    assert rows["app"].newest_snapshot == ok.json()["snapshot"]
+    assert rows["app"].target_rpo_seconds == 3600
+    assert rows["gone"].newest_snapshot is None
+    assert failed.json()["error"]["message"] in rows["gone"].last_backup_error
+    assert "vault.backup_failed" not in kinds
 
 
 def test_one_backup_at_a_time_per_source_each_begun_after_its_request(tmp_path: Path) -> None:

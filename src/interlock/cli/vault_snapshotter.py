@@ -55,11 +55,15 @@ def snapshotter(listen: str, config: Path | None) -> int:
             f"no trigger token: set {TOKEN_ENV} (or {TOKEN_ENV}_FILE) here and in `interlock serve`",
             'make one with `python3 -c "import secrets; print(secrets.token_urlsafe(32))"`',
         )
-    app = build_app(settings, settings.location, hash_token(token))
-    del token
-    names = ", ".join(sorted(settings.sources))
-    click.echo(f"interlock vault snapshotter on http://{listen} for {names}", err=True)
-    uvicorn.run(app, host=host.strip("[]"), port=int(port), log_level="warning")
+    from interlock.vault.report import from_config
+
+    # Each snapshot (or its error) counts on the dashboard like any backup of the source.
+    with from_config(path) as reporter:
+        app = build_app(settings, settings.location, hash_token(token), report=reporter)
+        del token
+        names = ", ".join(sorted(settings.sources))
+        click.echo(f"interlock vault snapshotter on http://{listen} for {names}", err=True)
+        uvicorn.run(app, host=host.strip("[]"), port=int(port), log_level="warning")
     return 0
 
 

@@ -42,6 +42,7 @@ from starlette.routing import Route
 from interlock import keyfile
 from interlock.secrets import mask
 from interlock.vault.errors import VaultError
+from interlock.vault.report import Reporter, point_in_time
 from interlock.vault.repository import Snapshot, open_vault
 from interlock.vault.settings import SourceSettings, VaultSettings
 
@@ -139,6 +140,8 @@ class Snapshotter:
     settings: VaultSettings
     location: str
     backup: Backup = run_backup
+    report: Reporter | None = None
+    """Tells the approval server (vault/report.py): the source's newest backup, or its error."""
     clock: Callable[[], float] = time.time
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _last: dict[str, Taken] = field(default_factory=dict)
@@ -153,7 +156,30 @@ class Snapshotter:
             if last is not None and last.started_at >= arrived:
                 return last, True
             started, began = self.clock(), time.monotonic()
-            snapshot = await run_in_threadpool(self.backup, self.location, source)
+            try:
+                snapshot = await run_in_threadpool(self.backup, self.location, source)
+            except Exception as exc:
+                # Recorded on the source's row; the server pages for the held action itself
+                # (vault.predestroy_failed), so no second alert here.
+                if self.report is not None:
+                    report, error = self.report, _message(exc)
+                    await run_in_threadpool(
+                        lambda: report.backup_failed(
+                            name, source.kind, error, source.rpo_seconds, alert=False
+                        )
+                    )
+                raise
+            if self.report is not None:
+                manifest = snapshot.manifest
+                await run_in_threadpool(
+                    self.report.backup_ok,
+                    name,
+                    source.kind,
+                    snapshot.id,
+                    point_in_time(manifest.started),
+                    manifest.size,
+                    source.rpo_seconds,
+                )
             taken = Taken(
                 snapshot.id,
                 name,
@@ -173,10 +199,11 @@ def build_app(
     *,
     backup: Backup = run_backup,
     log: Callable[[str], None] | None = print,
+    report: Reporter | None = None,
 ) -> Starlette:
     """The snapshotter's ASGI app. ``token_hash`` is :func:`hash_token` of the trigger token:
     the process compares hashes and keeps no copy of the token it was given."""
-    snapshotter = Snapshotter(settings, location, backup)
+    snapshotter = Snapshotter(settings, location, backup, report)
 
     def say(line: str) -> None:
         if log is not None:
@@ -217,8 +244,7 @@ def build_app(
         try:
             taken, shared = await snapshotter.snapshot(name)
         except Exception as exc:  # every failure is the caller's answer: the action must not run
-            message = str(exc) if isinstance(exc, VaultError) else f"{type(exc).__name__}: {exc}"
-            message = mask(message.strip().splitlines()[0] if message.strip() else message)[:500]
+            message = _message(exc)
             say(f"snapshot of {name}{why} FAILED: {message}")
             return _error(502, "backup_failed", message)
         say(
@@ -233,6 +259,12 @@ def build_app(
             Route("/v1/snapshots", snapshots, methods=["POST"]),
         ]
     )
+
+
+def _message(exc: BaseException) -> str:
+    """One masked line: pg_dump's errors can carry a connection URL with its password."""
+    message = str(exc) if isinstance(exc, VaultError) else f"{type(exc).__name__}: {exc}"
+    return mask(message.strip().splitlines()[0] if message.strip() else message)[:500]
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
