@@ -20,7 +20,8 @@ from interlock.config import Policy
 from interlock.engine import decide
 from interlock.server import predestroy
 from interlock.vault import Snapshot, open_local
-from interlock.vault.snapshotter import FILE_ENV, TOKEN_ENV
+from interlock.vault.settings import SourceSettings
+from interlock.vault.snapshotter import FILE_ENV, TOKEN_ENV, Backup, run_backup
 from interlock.vault.sources.postgres import restore_postgres
 from tests.server.conftest import MakeServer, Served, make_server  # noqa: F401
 from tests.test_hooks_approvals import allowed, approve, hook, pending_id, text_of
@@ -81,9 +82,9 @@ class Setup:
         stamp = time.time() + self.writes
         os.utime(self.config, (stamp, stamp))
 
-    def start(self, token: str) -> None:
+    def start(self, token: str, backup: Backup = run_backup) -> None:
         settings = snapshotters.settings_for(self.folder, {"app": {"postgres": self.url}})
-        self.running = snapshotters.serve(settings, token, port=self.port)
+        self.running = snapshotters.serve(settings, token, port=self.port, backup=backup)
 
     def close(self) -> None:
         if self.running is not None:
@@ -161,6 +162,35 @@ def test_a_failed_snapshot_denies_the_retry_and_keeps_the_approval(
     assert allowed(AGENT, retry), retry
     assert len(setup.snapshots()) == 1
     assert setup.served.service.get(request_id)["consumed"] is True  # type: ignore[index]
+
+
+def test_a_slow_snapshot_goes_on_after_the_hook_gives_up_and_the_next_retry_uses_it(
+    setup: Setup, trigger: str
+) -> None:
+    """A hook waits 3 s for the server at most; a real dump takes longer. The snapshot runs on,
+    the approval stays unused, and the next retry passes with that snapshot (not another)."""
+
+    def slow(location: str, source: SourceSettings) -> Snapshot:
+        time.sleep(4)
+        return run_backup(location, source)
+
+    setup.start(trigger, slow)
+    request_id = pending_id(AGENT, setup.hook(setup.drop))
+    approve(setup.served, request_id)
+    began = time.monotonic()
+    early = setup.hook(setup.drop)
+    assert time.monotonic() - began < 4
+    assert early.code == 2, early
+    assert "taking a pre-destroy snapshot of app" in text_of(early)
+    assert setup.served.service.get(request_id)["consumed"] is False  # type: ignore[index]
+    deadline = time.monotonic() + 20
+    while "predestroy_snapshot" not in setup.kinds(request_id):
+        assert time.monotonic() < deadline, setup.kinds(request_id)
+        time.sleep(0.1)
+    retry = setup.hook(setup.drop)
+    assert allowed(AGENT, retry), retry
+    assert len(setup.snapshots()) == 1
+    assert setup.kinds(request_id).count("predestroy_snapshot") == 1
 
 
 # --- which targets an action destroys ------------------------------------------------------

@@ -268,6 +268,7 @@ async def submit(request: Request) -> Response:
         action,
         reason=reason,
         requester=requester,
+        wait=predestroy.HOOK_WAIT,
     )
     body = outcome.to_json()
     if outcome.request_id:

@@ -17,7 +17,10 @@ Both go through :func:`release`, in this order:
 1. no ``[vault.sources.*] protects`` at all: plain ``submit`` (one cached file check);
 2. is an approved, unused request waiting for exactly this action? (read only; not consumed);
 3. the targets it destroys (:func:`targets_of`) and the sources protecting them; none: submit;
-4. ask the snapshotter for each source, at once; **all** must answer 201;
+4. ask the snapshotter for each source, at once; **all** must answer 201. The asking runs as a
+   task of its own: the gateway waits for it, a hook's submission only :data:`HOOK_WAIT`
+   seconds (a hook gives up on the server after 3 s). Not done by then: this attempt is denied
+   with "run the same command again", and the next attempt uses the snapshot once it is in;
 5. a failure of any kind (the backup failed, the snapshotter is down, not configured, no
    trigger token) denies this attempt with the reason, records ``vault.predestroy_failed`` on
    the request (audit log, the card's events, a critical page) and does NOT consume the
@@ -307,6 +310,26 @@ def _timeout() -> float:
 # --- the release --------------------------------------------------------------------------
 
 
+HOOK_WAIT = 2.0
+"""Seconds a hook's submission waits for a snapshot: the hook gives up on an exchange after 3 s
+(hooks/approvals.py), and an approval consumed after it gave up would be used for nothing."""
+FRESH = 600.0
+"""Seconds a finished snapshot nobody used yet (its hook had given up) still counts."""
+
+
+@dataclass
+class _Run:
+    """One request's snapshot, running as a task of its own: a caller that stops waiting (a
+    hook's deadline, a client gone) neither cancels it nor loses its result."""
+
+    task: asyncio.Task[SnapshotOutcome]
+    began: float
+    finished: float | None = None
+
+
+_runs: dict[tuple[int, str], _Run] = {}
+
+
 async def release(
     config: str | None,
     service: ApprovalService,
@@ -314,12 +337,16 @@ async def release(
     *,
     reason: str = "",
     requester: str | None = None,
+    wait: float | None = None,
 ) -> tuple[Outcome, SnapshotOutcome]:
     """``service.submit``, with a pre-destroy snapshot before an approval is consumed.
 
-    ``config`` is the server's interlock.toml (its ``[vault]``). Returns the submission's
-    outcome (``denied`` with the reason when the snapshot failed; the approval then stays
-    unused) and what the vault did.
+    ``config`` is the server's interlock.toml (its ``[vault]``). ``wait``: seconds to wait for
+    the snapshot (None: until it ends; the gateway holds the agent's request). A snapshot still
+    running then goes on by itself, and the answer is ``denied`` with "run the same command
+    again": the next attempt uses it. Returns the submission's outcome (``denied`` with the
+    reason when the snapshot failed or is not done; the approval then stays unused) and what
+    the vault did.
     """
 
     def submit() -> Outcome:
@@ -338,32 +365,34 @@ async def release(
         return await run_in_threadpool(submit), SnapshotOutcome()
     request_id, decision = waiting
     targets = targets_of(action, decision)
-    seconds = 0.0
+    actor = action.actor.agent or "agent"
     if broken and targets:
-        done = SnapshotOutcome((), (), f"the [vault] settings are unreadable: {broken}")
+        error = f"the [vault] settings are unreadable: {broken}"
+        done: SnapshotOutcome | None = SnapshotOutcome((), (), error)
+        summary = f"approved action {request_id} held: {error}"
+        alert = {"summary": summary, "targets": targets, "sources": []}
+        await run_in_threadpool(service.note, request_id, FAILED, actor, alert)
     else:
         sources = protecting(settings, targets)
         if not sources:
             return await run_in_threadpool(submit), SnapshotOutcome()
-        began = time.monotonic()
-        done = await snapshot_before(settings, sources, request_id, _why(action, targets))
-        seconds = round(time.monotonic() - began, 3)
-    actor = action.actor.agent or "agent"
+        done = await _snapshot(service, settings, sources, request_id, targets, actor, wait)
+    if done is None:
+        names = ", ".join(s.name for s in sources)
+        message = (
+            f"the vault is taking a pre-destroy snapshot of {names}; the action did not run "
+            "yet. The approval is kept: run the same command again shortly, it passes once "
+            "the snapshot is in the vault"
+        )
+        return Outcome("denied", request_id, message), SnapshotOutcome(
+            tuple(s.name for s in sources), (), "the pre-destroy snapshot is still running"
+        )
     if not done.ok:
         message = (
             f"{done.error}; the action did not run. The approval is kept: the same action "
             "passes once the vault works"
         )
-        summary = f"approved action {request_id} held: {done.error}"
-        alert = {"summary": summary, "targets": targets, "sources": list(done.sources)}
-        await run_in_threadpool(service.note, request_id, FAILED, actor, alert)
         return Outcome("denied", request_id, message), done
-    detail: dict[str, Any] = {
-        "targets": targets,
-        "snapshots": list(done.snapshots),
-        "seconds": seconds,
-    }
-    await run_in_threadpool(service.note, request_id, SNAPSHOT, "vault", detail)
     outcome = await run_in_threadpool(submit)
     if outcome.state == "approved":
         outcome = Outcome(
@@ -375,5 +404,66 @@ async def release(
     return outcome, done
 
 
-def _why(action: Action, targets: list[str]) -> str:
-    return mask(f"before an approved {action.kind} action destroys {', '.join(targets)}")
+async def _snapshot(
+    service: ApprovalService,
+    settings: VaultSettings,
+    sources: list[SourceSettings],
+    request_id: str,
+    targets: list[str],
+    actor: str,
+    wait: float | None,
+) -> SnapshotOutcome | None:
+    """This request's snapshot: one already taken and unused (fresh), the one running, or a
+    new one. None: still running after ``wait`` seconds. A result is handed out once."""
+    now = time.monotonic()
+    for key, old in list(_runs.items()):  # results nobody came back for
+        if old.finished is not None and now - old.finished > FRESH:
+            _runs.pop(key, None)
+    key = (id(asyncio.get_running_loop()), request_id)
+    run = _runs.get(key)
+    if run is not None and run.task.done() and _failed(run.task):
+        run = None  # a failure was answered and paged when it happened: try again now
+    if run is None:
+        task = asyncio.create_task(_take(service, settings, sources, request_id, targets, actor))
+        run = _runs[key] = _Run(task, now)
+
+        def finished(_: object, run: _Run = run) -> None:
+            run.finished = time.monotonic()
+
+        task.add_done_callback(finished)
+    done, _ = await asyncio.wait({run.task}, timeout=wait)
+    if not done:
+        return None
+    if _runs.get(key) is run:
+        _runs.pop(key)
+    return run.task.result()
+
+
+def _failed(task: asyncio.Task[SnapshotOutcome]) -> bool:
+    return task.cancelled() or task.exception() is not None or not task.result().ok
+
+
+async def _take(
+    service: ApprovalService,
+    settings: VaultSettings,
+    sources: list[SourceSettings],
+    request_id: str,
+    targets: list[str],
+    actor: str,
+) -> SnapshotOutcome:
+    """Ask the snapshotter, then record the outcome on the request (audit log, card, page)."""
+    began = time.monotonic()
+    why = f"before an approved action destroys {', '.join(targets)}"
+    done = await snapshot_before(settings, sources, request_id, why)
+    if done.ok:
+        detail: dict[str, Any] = {
+            "targets": targets,
+            "snapshots": list(done.snapshots),
+            "seconds": round(time.monotonic() - began, 3),
+        }
+        await run_in_threadpool(service.note, request_id, SNAPSHOT, "vault", detail)
+    else:
+        summary = f"approved action {request_id} held: {done.error}"
+        alert = {"summary": summary, "targets": targets, "sources": list(done.sources)}
+        await run_in_threadpool(service.note, request_id, FAILED, actor, alert)
+    return done
