@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,15 @@ import pytest
 
 from interlock.cli import main
 from interlock.vault import Repository, VaultError, VaultIntegrityError
-from interlock.vault.sources.postgres import Target, backup_postgres, restore_postgres
+from interlock.vault.manifests import Manifest
+from interlock.vault.sources.postgres import (
+    Target,
+    backup_postgres,
+    check,
+    load,
+    restore_postgres,
+    table_sums,
+)
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/"
 
@@ -167,3 +176,56 @@ def test_cli_backup_and_restore(
     assert main(["vault", "restore", snapshot, "--to-postgres", existing, "--vault", vault]) == 1
     assert "refusing to restore over it" in capsys.readouterr().err
     assert main(["vault", "restore", snapshot, "--to", str(tmp_path / "x"), "--vault", vault]) == 1
+
+
+def test_each_table_is_checksummed_the_cheapest_way_its_types_allow(
+    repository: Repository, databases: Databases
+) -> None:
+    """Column by column (users), whole row (a bool column: its hash function takes "char"),
+    md5 of the text (json has no hash function); a restore recomputes each the same way."""
+    source = databases.create()
+    _fill(source)
+    with psycopg.connect(source, autocommit=True) as db:
+        db.execute("CREATE TABLE flags (on_ boolean, day date)")
+        db.execute("INSERT INTO flags VALUES (true, '2026-01-01'), (false, NULL)")
+        db.execute("CREATE TABLE events (id int, body json)")
+        db.execute("""INSERT INTO events VALUES (1, '{"a": 1}'), (2, '[]')""")
+    snapshot = backup_postgres(repository, source, "app")
+    prefixes = {name: value.split(":")[0] for name, value in snapshot.manifest.checksums.items()}
+    assert prefixes["public.users"] == "cols"
+    assert prefixes["public.flags"] == "hash"
+    assert snapshot.manifest.checksums["public.events"].lstrip("-").isdigit()  # md5, no prefix
+    restore_postgres(repository, snapshot, SERVER + databases.name(), force=False)
+
+    # Two rows swapping one column's values fail the check, whichever way the table was hashed.
+    swaps = {
+        "users": "UPDATE users SET name = CASE id WHEN 1 THEN 'u2' ELSE 'u1' END WHERE id < 3",
+        "flags": "UPDATE flags SET on_ = NOT on_",
+        "events": """UPDATE events SET body = (CASE id WHEN 1 THEN '[]' ELSE '{"a": 1}' END)::json""",
+    }
+    for table, change in swaps.items():
+        target = SERVER + databases.name()
+        with psycopg.connect(target.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{target.rsplit("/", 1)[1]}"')
+        scratch = Target.parse(target)
+        load(repository, snapshot, scratch)
+        with psycopg.connect(target, autocommit=True) as db:
+            db.execute(change)
+        with pytest.raises(
+            VaultIntegrityError, match=rf"other rows than were backed up in public\.{table}"
+        ):
+            check(snapshot, scratch)
+
+
+def test_a_format_1_backup_with_md5_checksums_still_restores(
+    repository: Repository, databases: Databases
+) -> None:
+    source = databases.create()
+    _fill(source)
+    snapshot = backup_postgres(repository, source, "app")
+    with psycopg.connect(source) as db:
+        _, md5 = table_sums(db, dict.fromkeys(snapshot.manifest.tables, ""))
+    assert all(value.lstrip("-").isdigit() for value in md5.values())
+    body = json.loads(snapshot.manifest.to_bytes())
+    old = Manifest.from_bytes(json.dumps({**body, "format": 1, "checksums": md5}).encode(), "x")
+    restore_postgres(repository, repository.commit(old), SERVER + databases.name(), force=False)
