@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from interlock.vault import Snapshot, VaultError, open_vault, verify
+from interlock.vault.progress import bar
 
 _VAULT = click.option(
     "--vault",
@@ -59,19 +60,21 @@ def backup(
             err=True,
         )
     began = time.monotonic()
-    if sqlite_path is not None:
-        from interlock.vault.sources.sqlite import backup_sqlite
+    # On a terminal, a bar of bytes stored and their rate (the total is not known ahead).
+    with bar(f"backup {source}", None) as progress:
+        if sqlite_path is not None:
+            from interlock.vault.sources.sqlite import backup_sqlite
 
-        snapshot = backup_sqlite(repository, sqlite_path, source)
-    elif postgres_url is not None:
-        from interlock.vault.sources.postgres import backup_postgres
+            snapshot = backup_sqlite(repository, sqlite_path, source, progress)
+        elif postgres_url is not None:
+            from interlock.vault.sources.postgres import backup_postgres
 
-        snapshot = backup_postgres(repository, postgres_url, source)
-    else:
-        from interlock.vault.sources.folders import backup_folder
+            snapshot = backup_postgres(repository, postgres_url, source, progress)
+        else:
+            from interlock.vault.sources.folders import backup_folder
 
-        assert folder_path is not None
-        snapshot = backup_folder(repository, folder_path, source)
+            assert folder_path is not None
+            snapshot = backup_folder(repository, folder_path, source, progress)
     click.echo(f"snapshot {snapshot.id[:12]}: {_summary(snapshot, time.monotonic() - began)}")
     from interlock.config import find_config
     from interlock.vault.report import report_backup
@@ -113,7 +116,8 @@ def restore(
             raise VaultError(f"snapshot {snapshot.id[:12]} is PostgreSQL: give --to-postgres URL")
         from interlock.vault.sources.postgres import Target, restore_postgres
 
-        restore_postgres(repository, snapshot, postgres_url, force=force)
+        with bar(f"restore {snapshot.id[:12]}", snapshot.manifest.size) as progress:
+            restore_postgres(repository, snapshot, postgres_url, force=force, progress=progress)
         where = f"database {Target.parse(postgres_url).dbname}"
         click.echo(
             f"restored {snapshot.id[:12]} to {where}: {_summary(snapshot, time.monotonic() - began)}"
@@ -123,16 +127,17 @@ def restore(
         raise VaultError(
             f"snapshot {snapshot.id[:12]} is a {snapshot.manifest.kind} backup: give --to PATH"
         )
-    if snapshot.manifest.kind == "sqlite":
-        from interlock.vault.sources.sqlite import restore_sqlite
-
-        restore_sqlite(repository, snapshot, target, force=force)
-    elif snapshot.manifest.kind == "folder":
-        from interlock.vault.sources.folders import restore_folder
-
-        restore_folder(repository, snapshot, target, force=force)
-    else:
+    if snapshot.manifest.kind not in ("sqlite", "folder"):
         raise VaultError(f"restoring {snapshot.manifest.kind} backups is not built yet")
+    with bar(f"restore {snapshot.id[:12]}", snapshot.manifest.size) as progress:
+        if snapshot.manifest.kind == "sqlite":
+            from interlock.vault.sources.sqlite import restore_sqlite
+
+            restore_sqlite(repository, snapshot, target, force=force, progress=progress)
+        else:
+            from interlock.vault.sources.folders import restore_folder
+
+            restore_folder(repository, snapshot, target, force=force, progress=progress)
     click.echo(
         f"restored {snapshot.id[:12]} to {target}: {_summary(snapshot, time.monotonic() - began)}"
     )
@@ -183,7 +188,8 @@ def drill(vault_dir: str, source: str | None, pick_random: bool, postgres_url: s
 @_VAULT
 def verify_command(vault_dir: str) -> int:
     """Check every object against its name and every backup's references; exit 1 on any problem."""
-    report = verify(open_vault(vault_dir))
+    with bar("verify", None) as progress:
+        report = verify(open_vault(vault_dir), progress)
     for problem in report.problems:
         click.echo(problem)
     notes = []

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from interlock.vault.blobs import unseal
 from interlock.vault.errors import VaultError, VaultIntegrityError
 from interlock.vault.manifests import Chunk
-from interlock.vault.repository import Repository
+from interlock.vault.repository import Advance, Repository
 
 __all__ = ["Report", "verify"]
 
@@ -40,7 +40,8 @@ class Report:
         return not self.problems
 
 
-def verify(repository: Repository) -> Report:
+def verify(repository: Repository, progress: Advance | None = None) -> Report:
+    """Check the whole vault; ``progress`` is told the stored bytes of each object read."""
     report = Report()
     backend = repository.backend
     users: dict[str, list[tuple[str, Chunk]]] = defaultdict(list)  # object -> (snapshot, chunk)
@@ -58,7 +59,10 @@ def verify(repository: Repository) -> Report:
     stored = backend.list("objects")
     for name in stored:
         report.objects += 1
+        read = report.bytes
         problem = _check_object(repository, name, users.get(name, []), report)
+        if progress is not None:
+            progress(report.bytes - read)
         if problem:
             names = ", ".join(sorted({label for label, _ in users.get(name, [])}))
             used = f"; used by {names}" if names else ""

@@ -15,13 +15,15 @@ from pathlib import Path, PurePosixPath
 
 from interlock.vault.errors import VaultError, VaultIntegrityError
 from interlock.vault.manifests import Entry, Manifest
-from interlock.vault.repository import Repository, Snapshot, now
+from interlock.vault.repository import Advance, Repository, Snapshot, now
 from interlock.vault.sources import read_pieces
 
 __all__ = ["backup_folder", "restore_folder"]
 
 
-def backup_folder(repository: Repository, root: Path, source: str) -> Snapshot:
+def backup_folder(
+    repository: Repository, root: Path, source: str, progress: Advance | None = None
+) -> Snapshot:
     root = Path(root)
     if not root.is_dir():
         raise VaultError(f"no folder at {root}")
@@ -35,7 +37,7 @@ def backup_folder(repository: Repository, root: Path, source: str) -> Snapshot:
             path = base / name
             relative = path.relative_to(root).as_posix()
             try:
-                entry = _entry(repository, path, relative)
+                entry = _entry(repository, path, relative, progress)
             except OSError as exc:
                 raise VaultError(f"cannot read {path}: {exc.strerror or exc}") from None
             if entry is None:
@@ -53,7 +55,9 @@ def backup_folder(repository: Repository, root: Path, source: str) -> Snapshot:
     return repository.commit(manifest)
 
 
-def _entry(repository: Repository, path: Path, relative: str) -> Entry | None:
+def _entry(
+    repository: Repository, path: Path, relative: str, progress: Advance | None
+) -> Entry | None:
     info = path.lstat()
     mode = stat.S_IMODE(info.st_mode)
     if stat.S_ISLNK(info.st_mode):
@@ -64,11 +68,18 @@ def _entry(repository: Repository, path: Path, relative: str) -> Entry | None:
         return None
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "rb") as handle:
-        stream = repository.write_stream(read_pieces(handle, repository.chunk_size))
+        stream = repository.write_stream(read_pieces(handle, repository.chunk_size), progress)
     return Entry(relative, "file", mode, stream=stream)
 
 
-def restore_folder(repository: Repository, snapshot: Snapshot, target: Path, *, force: bool) -> int:
+def restore_folder(
+    repository: Repository,
+    snapshot: Snapshot,
+    target: Path,
+    *,
+    force: bool,
+    progress: Advance | None = None,
+) -> int:
     """Recreate the folder at ``target``; the number of files written."""
     manifest = snapshot.manifest
     if manifest.kind != "folder":
@@ -82,7 +93,7 @@ def restore_folder(repository: Repository, snapshot: Snapshot, target: Path, *, 
     folders: list[tuple[Path, int]] = []
     for entry in manifest.entries:
         try:
-            written += _restore_entry(repository, root, entry, folders)
+            written += _restore_entry(repository, root, entry, folders, progress)
         except OSError as exc:
             raise VaultError(f"cannot restore {entry.path}: {exc.strerror or exc}") from None
     # Folder modes last and deepest first: a read-only folder would refuse its own files.
@@ -92,7 +103,11 @@ def restore_folder(repository: Repository, snapshot: Snapshot, target: Path, *, 
 
 
 def _restore_entry(
-    repository: Repository, root: Path, entry: Entry, folders: list[tuple[Path, int]]
+    repository: Repository,
+    root: Path,
+    entry: Entry,
+    folders: list[tuple[Path, int]],
+    progress: Advance | None,
 ) -> int:
     """Restore one entry; 1 when it was a file."""
     path = _inside(root, entry.path)
@@ -105,7 +120,7 @@ def _restore_entry(
             path.unlink()
         os.symlink(entry.target, path)
         return 0
-    _restore_file(repository, entry, path)
+    _restore_file(repository, entry, path, progress)
     return 1
 
 
@@ -121,14 +136,16 @@ def _inside(root: Path, relative: str) -> Path:
     return path
 
 
-def _restore_file(repository: Repository, entry: Entry, path: Path) -> None:
+def _restore_file(
+    repository: Repository, entry: Entry, path: Path, progress: Advance | None
+) -> None:
     assert entry.stream is not None
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".restore", dir=path.parent)
     partial = Path(name)
     digest = hashlib.sha256()
     try:
         with os.fdopen(fd, "wb") as handle:
-            for piece in repository.read_stream(entry.stream):
+            for piece in repository.read_stream(entry.stream, progress):
                 digest.update(piece)
                 handle.write(piece)
             handle.flush()

@@ -17,20 +17,22 @@ from urllib.parse import quote
 
 from interlock.vault.errors import VaultError, VaultIntegrityError
 from interlock.vault.manifests import Manifest
-from interlock.vault.repository import Repository, Snapshot, now
+from interlock.vault.repository import Advance, Repository, Snapshot, now
 from interlock.vault.sources import read_pieces
 
 __all__ = ["backup_sqlite", "restore_sqlite"]
 
 
-def backup_sqlite(repository: Repository, path: Path, source: str) -> Snapshot:
+def backup_sqlite(
+    repository: Repository, path: Path, source: str, progress: Advance | None = None
+) -> Snapshot:
     started = now()
     with tempfile.TemporaryDirectory(prefix="interlock-vault-") as scratch:
         copy = Path(scratch) / "copy.sqlite"
         _online_copy(Path(path), copy)
         tables = _row_counts(copy)
         with copy.open("rb") as handle:
-            stream = repository.write_stream(read_pieces(handle, repository.chunk_size))
+            stream = repository.write_stream(read_pieces(handle, repository.chunk_size), progress)
     manifest = Manifest(
         source=source, kind="sqlite", started=started, finished=now(), stream=stream, tables=tables
     )
@@ -38,7 +40,12 @@ def backup_sqlite(repository: Repository, path: Path, source: str) -> Snapshot:
 
 
 def restore_sqlite(
-    repository: Repository, snapshot: Snapshot, target: Path, *, force: bool
+    repository: Repository,
+    snapshot: Snapshot,
+    target: Path,
+    *,
+    force: bool,
+    progress: Advance | None = None,
 ) -> None:
     """Write the database to ``target``, check it, then move it into place in one rename."""
     manifest = snapshot.manifest
@@ -55,7 +62,7 @@ def restore_sqlite(
     partial = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            for piece in repository.read_stream(manifest.stream):
+            for piece in repository.read_stream(manifest.stream, progress):
                 handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
