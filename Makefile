@@ -65,10 +65,15 @@ eval: $(STAMP)
 	$(PY) eval/run.py
 
 ## bench: hook latency against a bare interpreter, in-process decision time; the approval
-## server's throughput and round trip against its /health baseline
-bench: $(STAMP)
+## server's throughput and round trip against its /health baseline; the gateway's added
+## latency against direct calls; vault backup, restore and verify on a >= 1 GB pgbench
+## database against bare pg_dump -Fc and pg_restore (needs PostgreSQL; the database is made
+## once, about a minute)
+bench: $(STAMP) postgres
 	$(PY) bench/run.py
 	$(PY) bench/approvals.py
+	$(PY) bench/gateway.py
+	$(PY) bench/vault.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

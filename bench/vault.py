@@ -286,8 +286,8 @@ def table(s: dict[str, Any]) -> str:
 
     mark = {True: "PASS", False: "FAIL"}
     lines = [
-        f"vault on {s['database']} ({size / 1e9:.2f} GB; {s['tables']}), "
-        f"{s['rounds']} round(s), medians, {s['when']}, {s['machine']}",
+        f"vault on {s['database']} ({size / 1e9:.2f} GB, {sum(s['tables'].values()):,} rows in "
+        f"{len(s['tables'])} tables), {s['rounds']} round(s), medians, {s['when']}, {s['machine']}",
         "  (MB/s = database size / seconds; load = 1-minute load average before the step)",
         row("bare pg_dump -Fc -f FILE", s["dump"], f"   file {s['dump_bytes'] / 1e6:.1f} MB"),
         row(
