@@ -229,3 +229,16 @@ def test_a_format_1_backup_with_md5_checksums_still_restores(
     body = json.loads(snapshot.manifest.to_bytes())
     old = Manifest.from_bytes(json.dumps({**body, "format": 1, "checksums": md5}).encode(), "x")
     restore_postgres(repository, repository.commit(old), SERVER + databases.name(), force=False)
+
+
+def test_without_a_second_connection_the_first_checks_every_table(databases: Databases) -> None:
+    source = databases.create()
+    _fill(source)
+
+    def refused() -> psycopg.Connection[Any]:
+        raise VaultError("cannot connect to PostgreSQL database x: too many clients already")
+
+    with psycopg.connect(source) as db:
+        alone = table_sums(db, more=refused)
+        assert alone == table_sums(db)
+    assert alone[0] == {"public.users": 500, '"Odd"."Mixed Case"': 2}

@@ -23,7 +23,7 @@ import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, cast
 
@@ -102,6 +102,8 @@ ORDER BY a.attnum
 # Connections checking tables at the same time (each one table at a time).
 _CHECKERS = 2
 _PIPE_BYTES = 1024 * 1024
+# pg_dump's own zlib off: the vault's zstd compresses each chunk, in its sealing threads
+# (several times cheaper per byte on ordinary data; docs/performance.md, the vault).
 _DUMP_COMPRESSION = 0
 
 
@@ -317,7 +319,13 @@ def table_sums(
 
     def check_elsewhere() -> None:
         assert more is not None
-        with more() as checker:
+        with ExitStack() as stack:
+            try:
+                checker = stack.enter_context(more())
+            except (VaultError, psycopg.Error):
+                # No second connection (max_connections reached, the snapshot gone): the
+                # first connection checks every table, as before there were helpers.
+                return
             check_all(checker)
 
     helpers = min(_CHECKERS, len(waiting)) - 1 if more is not None else 0
