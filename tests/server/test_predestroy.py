@@ -18,7 +18,7 @@ import pytest
 from interlock.actions import ShellAction, SqlAction
 from interlock.config import Policy
 from interlock.engine import decide
-from interlock.server import predestroy
+from interlock.server import backups, predestroy
 from interlock.vault import Snapshot, open_local
 from interlock.vault.settings import SourceSettings
 from interlock.vault.snapshotter import FILE_ENV, TOKEN_ENV, Backup, run_backup
@@ -193,6 +193,35 @@ def test_a_slow_snapshot_goes_on_after_the_hook_gives_up_and_the_next_retry_uses
     assert setup.kinds(request_id).count("predestroy_snapshot") == 1
 
 
+def test_an_approved_drop_database_from_another_connection_snapshots_the_dropped_database(
+    setup: Setup, trigger: str, databases: Databases
+) -> None:
+    """``psql -d postgres -c 'DROP DATABASE app'``: the connection is postgres, the database
+    destroyed is app, and app's source is backed up before the approval is consumed."""
+    setup.start(trigger)
+    drop = f"psql -h 127.0.0.1 -U postgres -d postgres -c 'DROP DATABASE {setup.dbname}'"
+    request_id = pending_id(AGENT, setup.hook(drop))
+    approve(setup.served, request_id)
+
+    retry = setup.hook(drop)
+    assert allowed(AGENT, retry), retry
+    [snapshot] = open_local(setup.folder).snapshots()
+    assert snapshot.manifest.tables == {"public.customers": 250}
+    kinds = setup.kinds(request_id)
+    assert kinds.index("predestroy_snapshot") < kinds.index("consumed")
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c",
+         f"DROP DATABASE {setup.dbname}"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    restored = databases.name()
+    restore_postgres(
+        open_local(setup.folder), snapshot, snapshotters.PG_SERVER + restored, force=False
+    )
+    with psycopg.connect(snapshotters.PG_SERVER + restored) as db:
+        assert db.execute("SELECT count(*) FROM customers").fetchone() == (250,)
+
+
 # --- which targets an action destroys ------------------------------------------------------
 
 
@@ -228,3 +257,105 @@ def test_sql_without_a_client_names_no_database_and_every_postgres_source_protec
         },
     )
     assert [s.name for s in predestroy.protecting(settings, targets)] == ["app"]
+
+
+# A DROP DATABASE's target is the database dropped, not the connection; unsure: postgres:?.
+DROPS = [
+    ("psql -d postgres -c 'DROP DATABASE app'", ["postgres:app"]),
+    ("psql postgresql://u@db.internal/postgres -c 'drop database app'", ["postgres:app"]),
+    ("psql -c 'DROP DATABASE IF EXISTS app'", ["postgres:app"]),
+    ("psql -d postgres -c 'DROP DATABASE app WITH (FORCE)'", ["postgres:app"]),
+    ("psql -d postgres -c 'DROP DATABASE IF EXISTS App WITH (FORCE)'", ["postgres:app"]),
+    ("""psql -d postgres -c 'DROP DATABASE "My App"'""", ["postgres:My App"]),
+    (
+        "psql -d postgres -c 'DROP DATABASE a; SELECT 1; DROP DATABASE b'",
+        ["postgres:a", "postgres:b"],
+    ),
+    (
+        "psql -d main -c 'DROP DATABASE app; DROP TABLE t'",
+        ["postgres:app", "postgres:main"],
+    ),
+    ("dropdb app", ["postgres:app"]),
+    ("dropdb -h db.internal -U u app", ["postgres:app"]),
+    ("dropdb --if-exists app", ["postgres:app"]),
+    ("dropdb -f --maintenance-db=postgres app", ["postgres:app"]),
+    ("psql -d postgres <<'SQL'\nDROP DATABASE app;\nSQL", ["postgres:app"]),
+    ("echo 'DROP DATABASE app' | psql -d postgres", ["postgres:app"]),
+    ("psql -d postgres < drop.sql", ["postgres:?"]),
+    ("psql -d postgres -f drop.sql", ["postgres:?"]),
+    ('psql -d postgres -c "DROP DATABASE $NAME"', ["postgres:?"]),
+    ("dropdb app_$ENV", ["postgres:?"]),
+    ('dropdb "$DB"', ["postgres:?"]),
+    ("pg_dropcluster 16 main --stop", ["postgres:?"]),
+    ("psql -d app -c 'SELECT 1'", []),
+]
+
+
+@pytest.mark.parametrize(("command", "expected"), DROPS)
+def test_a_dropped_database_is_the_target_whatever_the_client_connects_to(
+    command: str, expected: list[str]
+) -> None:
+    assert _targets(ShellAction(command=command, cwd="/tmp")) == expected
+
+
+def test_drop_database_sent_as_sql_names_the_database() -> None:
+    assert _targets(SqlAction(sql='DROP DATABASE IF EXISTS "App" WITH (FORCE)', cwd="/tmp")) == [
+        "postgres:App"
+    ]
+    assert _targets(SqlAction(sql="DROP DATABASE app; DROP TABLE t", cwd="/tmp")) == [
+        "postgres:app",
+        "postgres:?",
+    ]
+
+
+def test_the_dropped_database_is_protected_by_its_source_and_not_by_the_connections() -> None:
+    settings = snapshotters.settings_for(
+        Path("/v"),
+        {
+            "app": {"postgres": "postgresql:///app", "protects": ["postgres:app"]},
+            "main": {"postgres": "postgresql:///postgres", "protects": ["postgres:postgres"]},
+        },
+    )
+    targets = _targets(ShellAction(command="psql -d postgres -c 'DROP DATABASE APP'", cwd="/"))
+    assert [s.name for s in predestroy.protecting(settings, targets)] == ["app"]
+    unsure = _targets(ShellAction(command="dropdb $DB", cwd="/"))
+    assert [s.name for s in predestroy.protecting(settings, unsure)] == ["app", "main"]
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        *DROPS,
+        ("psql -d app -c 'DROP TABLE users'", ["postgres:app"]),
+        ("psql -c 'TRUNCATE users'", ["postgres:?"]),
+        ("PGDATABASE=app psql -c 'DELETE FROM users'", ["postgres:app"]),
+    ],
+)
+def test_the_card_shows_the_databases_the_snapshots_protect(
+    command: str, expected: list[str]
+) -> None:
+    """The card (backups.data_targets, from the stored card) and the pre-destroy snapshot read
+    the same findings the same way: one name each, and "unsure" exactly when postgres:?."""
+    action = ShellAction(command=command, cwd="/tmp")
+    decision = decide(action, Policy(project_root="/tmp", home="/root"))
+    card = {
+        "kind": "shell",
+        "detail": command,
+        "findings": [f.to_json() for f in decision.findings],
+    }
+    shown, unsure = backups.data_targets(card)
+    named = sorted(f"postgres:{t.label.removeprefix('database ')}" for t in shown if t.sure)
+    assert named == sorted(t for t in expected if t != "postgres:?")
+    assert unsure is ("postgres:?" in expected)
+    assert sorted(predestroy.targets_of(action, decision)) == sorted(expected)
+
+
+def test_allowed_findings_destroy_nothing_and_a_volume_is_not_a_database() -> None:
+    findings: list[dict[str, object]] = [
+        {"operation": "db.delete_rows", "targets": ["t"], "verdict": "allow"},
+        {"operation": "db.drop_database", "targets": ["app"], "verdict": "allow"},
+        {"operation": "cloud.delete_volume", "targets": ["v1"], "verdict": "ask"},
+    ]
+    assert predestroy.databases_destroyed(findings, "psql -d app") == []
+    dropped = [{"operation": "db.drop_database", "targets": ["app", "app"], "verdict": "ask"}]
+    assert predestroy.databases_destroyed(dropped, None) == [predestroy.Destroyed("app")]

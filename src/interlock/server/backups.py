@@ -39,15 +39,22 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from interlock.actions import ShellAction
 from interlock.secrets import mask
 from interlock.server.db import events, vault_sources
-from interlock.server.predestroy import FAILED, SNAPSHOT, databases_named
+from interlock.server.predestroy import (
+    DATABASE_OPERATIONS,
+    FAILED,
+    SNAPSHOT,
+    TABLE_OPERATIONS,
+    databases_destroyed,
+)
 from interlock.vault.settings import VaultSettings
 
 __all__ = [
+    "DATABASE_OPERATIONS",
     "DRILL_WITHIN",
     "POLL_SECONDS",
+    "TABLE_OPERATIONS",
     "CardBackups",
     "DataTarget",
     "Predestroy",
@@ -70,38 +77,8 @@ POLL_SECONDS = 60
 """How often an open dashboard or card fetches itself again for the vault's rows: a good
 backup raises no event, and ages grow by themselves."""
 
-# What each operation destroys, as the card's findings name it (analyzers/catalogs). Data, not
-# a chain of ifs: a new operation is one line here and one case in the tests.
-DATABASE_OPERATIONS = frozenset(
-    {
-        "db.drop_database",
-        "db.reset",
-        "db.restore_over",
-        "db.flushall",
-        "db.flushdb",
-        "db.swapdb",
-        "cloud.delete_database",
-        "cloud.database.delete",
-    }
-)
-"""The finding's target is a database's name."""
-TABLE_OPERATIONS = frozenset(
-    {
-        "db.drop_table",
-        "db.drop_schema",
-        "db.drop_owned",
-        "db.drop_sequence",
-        "db.truncate",
-        "db.delete_all_rows",
-        "db.update_all_rows",
-        "db.merge_delete",
-        "db.alter_drop",
-        "db.schema_data_loss",
-        "db.delete_keys",
-    }
-)
-"""The finding's target is inside a database (a table, schema, key): the database is the
-command's connection, when it names one."""
+# Which databases an action destroys is read once, by predestroy.databases_destroyed (its
+# DATABASE_OPERATIONS, TABLE_OPERATIONS): the card and the pre-destroy snapshots agree.
 VOLUME_OPERATIONS = frozenset(
     {"cloud.delete_volume", "cloud.volume.delete", "k8s.delete_volume", "k8s.delete_storage"}
 )
@@ -344,36 +321,36 @@ class CardBackups:
 
 def data_targets(card: dict[str, Any]) -> tuple[list[DataTarget], bool]:
     """The databases and volumes the card's action destroys, and whether Interlock is unsure
-    it found them all. Pure: reads only the stored card."""
+    it found them all. Pure: reads only the stored card. The databases are those pre-destroy
+    snapshots back up (``predestroy.databases_destroyed``)."""
     found: dict[str, DataTarget] = {}
     unsure = False
-    named = _databases_in(card)
-    databases = [d for d in named if d]
-    for finding in card.get("findings", []):
+    findings = card.get("findings", [])
+    command = str(card.get("detail") or card.get("text") or "")
+    for destroyed in databases_destroyed(
+        findings, command if card.get("kind") == "shell" else None
+    ):
+        name = destroyed.database
+        if name is not None:
+            found.setdefault(f"db:{name}", _database(name))
+            continue
+        unsure = True
+        if destroyed.holding is not None:  # tables, rows or keys in a database it cannot name
+            shown = ", ".join(destroyed.holding) or "its tables"
+            found.setdefault(
+                f"in:{shown}",
+                DataTarget(f"the database holding {shown}", sure=False, holding=shown),
+            )
+    for finding in findings:
         operation = str(finding.get("operation", ""))
         targets = [str(t) for t in finding.get("targets", []) if str(t).strip()]
-        if operation in DATABASE_OPERATIONS:
-            if not targets:
-                unsure = True
-            for name in targets:
-                found.setdefault(f"db:{name}", _database(name))
-        elif operation in VOLUME_OPERATIONS:
+        if operation in VOLUME_OPERATIONS:
             if not targets:
                 unsure = True
             for ident in targets:
                 found.setdefault(
                     f"volume:{ident}",
                     DataTarget(f"volume {ident}", (f"railway:volume:{ident}",), volume=ident),
-                )
-        elif operation in TABLE_OPERATIONS:
-            for database in databases:
-                found.setdefault(f"db:{database}", _database(database))
-            if not databases or None in named:
-                unsure = True
-                shown = ", ".join(targets) or "its tables"
-                found.setdefault(
-                    f"in:{shown}",
-                    DataTarget(f"the database holding {shown}", sure=False, holding=shown),
                 )
         elif operation in UNSURE_OPERATIONS or operation.endswith(".unparsed"):
             unsure = True
@@ -382,14 +359,6 @@ def data_targets(card: dict[str, Any]) -> tuple[list[DataTarget], bool]:
 
 def _database(name: str) -> DataTarget:
     return DataTarget(f"database {name}", tuple(f"{s}:{name}" for s in _SYSTEMS))
-
-
-def _databases_in(card: dict[str, Any]) -> list[str | None]:
-    """The databases a shell command's clients connect to (None: one it does not name), read
-    the way pre-destroy snapshots read them, from the card's exact (masked) command."""
-    if card.get("kind") != "shell":
-        return []
-    return databases_named(ShellAction(command=str(card.get("detail") or card.get("text") or "")))
 
 
 def for_card(card: dict[str, Any], every: list[SourceView]) -> CardBackups:

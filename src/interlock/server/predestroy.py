@@ -33,11 +33,18 @@ Targets (what ``protects`` lists):
 
 - ``railway:volume:<volumeId>``: a Railway ``volumeDelete`` (catalog rule
   ``http.provider.railway.volume_delete``), the ``volumeId`` as the request names it;
-- ``postgres:<dbname>``: SQL that drops, truncates or deletes (an operation ``db.drop_*``,
-  ``db.truncate*``, ``db.delete*``), with the database named by the client's command line: the
-  URL's or conninfo's ``dbname``, ``-d``/``--dbname``, the first positional argument,
-  ``PGDATABASE=``/``DATABASE_URL=`` before the command. A database Interlock cannot name (a
-  variable, SQL sent some other way) is protected by every source with a ``postgres:`` target.
+- ``postgres:<dbname>``: the databases :func:`databases_destroyed` finds, the one reading of
+  "which databases does this action destroy" that the card (server/backups.py) uses too. A
+  database dropped (``db.drop_database``: ``DROP DATABASE app`` as pglast read it, ``dropdb
+  app``; ``cloud.delete_database``, ``db.reset`` …) is the database the finding names, never the
+  one the client connects to (``psql -d postgres -c 'DROP DATABASE app'`` destroys ``app``).
+  Tables, rows or keys destroyed (``db.drop_table``, ``db.truncate``, ``db.delete_all_rows``,
+  any other ``db.drop_*``, ``db.truncate*``, ``db.delete*`` …) are in the database the client's
+  command line connects to (:func:`databases_named`: the URL's or conninfo's ``dbname``,
+  ``-d``/``--dbname``, the first positional argument, ``PGDATABASE=``/``DATABASE_URL=`` before
+  the command). A database Interlock cannot name (a variable, ``pg_dropcluster``, SQL it could
+  not read such as ``psql -f file.sql``, SQL sent without a client) is ``postgres:?``: every
+  source with a ``postgres:`` target protects it. Fail toward more snapshots, never fewer.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ import asyncio
 import os
 import shlex
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,17 +62,22 @@ import httpx
 from starlette.concurrency import run_in_threadpool
 
 from interlock.actions import Action, ShellAction
-from interlock.decisions import Decision, Verdict
+from interlock.decisions import Decision, Finding, Verdict
 from interlock.errors import InterlockError
 from interlock.secrets import mask
 from interlock.server.approvals import ApprovalService, Outcome
 from interlock.vault.settings import SourceSettings, VaultSettings
 
 __all__ = [
+    "DATABASE_OPERATIONS",
     "FAILED",
     "SNAPSHOT",
+    "TABLE_OPERATIONS",
     "TIMEOUT_ENV",
+    "UNSURE_DATABASE_OPERATIONS",
+    "Destroyed",
     "SnapshotOutcome",
+    "databases_destroyed",
     "databases_named",
     "release",
     "snapshot_before",
@@ -79,7 +91,48 @@ DEFAULT_TIMEOUT = 900.0
 """Seconds to wait for one backup: generous, since a large database takes minutes to dump."""
 UNKNOWN_DATABASE = "postgres:?"
 _POSTGRES_CLIENTS = frozenset({"psql", "pgcli", "usql", "cockroach"})
-_DESTRUCTIVE_SQL = ("db.drop", "db.truncate", "db.delete")
+
+# What each operation destroys, as the findings name it (analyzers/catalogs). Data, not a chain
+# of ifs: a new operation is one line here and one case in the tests.
+DATABASE_OPERATIONS = frozenset(
+    {
+        "db.drop_database",
+        "db.reset",
+        "db.restore_over",
+        "db.flushall",
+        "db.flushdb",
+        "db.swapdb",
+        "cloud.delete_database",
+        "cloud.database.delete",
+    }
+)
+"""A whole database: the finding's targets are databases' names (none: one Interlock cannot
+name)."""
+TABLE_OPERATIONS = frozenset(
+    {
+        "db.drop_table",
+        "db.drop_schema",
+        "db.drop_owned",
+        "db.drop_sequence",
+        "db.truncate",
+        "db.delete_all_rows",
+        "db.update_all_rows",
+        "db.merge_delete",
+        "db.alter_drop",
+        "db.schema_data_loss",
+        "db.delete_keys",
+    }
+)
+"""Inside a database (a table, schema, key): the database is the command's connection. So is
+any other operation starting with one of :data:`_INSIDE_PREFIXES`."""
+_INSIDE_PREFIXES = ("db.drop", "db.truncate", "db.delete")
+UNSURE_DATABASE_OPERATIONS = frozenset(
+    {"db.unparsed", "db.dynamic_sql", "db.eval", "db.script_flush", "db.native_code",
+     "db.shell_escape"}
+)  # fmt: skip
+"""SQL (or a database's script) Interlock could not read: it may drop any database."""
+_WHOLE_SERVER = frozenset({"pg_dropcluster"})
+"""Commands that destroy every database of a server: the finding's targets are not databases."""
 
 
 @dataclass(frozen=True)
@@ -105,16 +158,86 @@ def targets_of(action: Action, decision: Decision) -> list[str]:
     """The ``protects`` strings of what ``action`` would destroy (see the module docstring)."""
     found: dict[str, None] = {}
     for finding in decision.findings:
-        if finding.verdict is Verdict.ALLOW:
-            continue
-        if finding.rule.endswith("railway.volume_delete"):
+        if finding.verdict is not Verdict.ALLOW and finding.rule.endswith("railway.volume_delete"):
             found.update((f"railway:volume:{t}", None) for t in finding.targets)
-        elif finding.operation.startswith(_DESTRUCTIVE_SQL):
-            named = databases_named(action)
-            found.update(
-                (f"postgres:{d}" if d else UNKNOWN_DATABASE, None) for d in named or [None]
-            )
+    command = action.command if isinstance(action, ShellAction) else None
+    for destroyed in databases_destroyed(decision.findings, command):
+        name = destroyed.database
+        found[f"postgres:{name}" if name is not None else UNKNOWN_DATABASE] = None
     return list(found)
+
+
+@dataclass(frozen=True)
+class Destroyed:
+    """A database an action destroys, or destroys data in."""
+
+    database: str | None
+    """Its name (as the SQL or the command names it); None: Interlock cannot name it."""
+    holding: tuple[str, ...] | None = None
+    """None: the database itself is destroyed (or Interlock cannot tell what is); else what in
+    it is destroyed, as the finding names it (tables, rows, keys; possibly nothing)."""
+
+
+def databases_destroyed(
+    findings: Iterable[Finding | Mapping[str, Any]], command: str | None
+) -> list[Destroyed]:
+    """The databases destroyed by an action with these findings (:class:`Finding`, or the
+    card's stored ``to_json`` of them); ``command``: the shell command, None for other actions.
+
+    A dropped database is the one the finding names: pglast's ``DropdbStmt`` name for
+    ``DROP DATABASE [IF EXISTS] "App" [WITH (FORCE)]`` however many statements or however the
+    SQL reached the client (``-c``, a heredoc, a pipe), the ``dropdb`` catalog rule's argument
+    after its options. Tables, rows or keys are in the database the client connects to
+    (:func:`databases_named`). Findings with verdict allow destroy nothing. Once per database
+    and finding, in the findings' order."""
+    out: dict[tuple[str | None, tuple[str, ...] | None], Destroyed] = {}
+    connected: list[str | None] | None = None
+    for finding in findings:
+        operation, targets, verdict, evidence = _read(finding)
+        if verdict == Verdict.ALLOW.value:
+            continue
+        found: list[Destroyed] = []
+        if operation in DATABASE_OPERATIONS:
+            names = [_named(t) for t in targets]
+            if _command_word(evidence) in _WHOLE_SERVER or not names:
+                names = [None]
+            found = [Destroyed(n) for n in names]
+        elif operation in TABLE_OPERATIONS or operation.startswith(_INSIDE_PREFIXES):
+            if connected is None:
+                connected = databases_named(ShellAction(command=command)) if command else []
+            found = [Destroyed(n, tuple(targets)) for n in connected or [None]]
+        elif operation in UNSURE_DATABASE_OPERATIONS:
+            found = [Destroyed(None)]
+        for item in found:
+            out.setdefault((item.database, item.holding), item)
+    return list(out.values())
+
+
+def _read(finding: Finding | Mapping[str, Any]) -> tuple[str, list[str], str, str]:
+    if isinstance(finding, Finding):
+        targets = list(finding.targets)
+        return finding.operation, targets, finding.verdict.value, finding.evidence
+    targets = [str(t) for t in finding.get("targets") or []]
+    return (
+        str(finding.get("operation", "")),
+        targets,
+        str(finding.get("verdict") or ""),
+        str(finding.get("evidence") or ""),
+    )
+
+
+def _named(target: str) -> str | None:
+    """A finding's target as a database's name; None when the command computes it (the
+    analyzers write ``…`` for a variable's value) or it is empty."""
+    name = target.strip()
+    if not name or any(c in name for c in ("…", "$", "`")):
+        return None
+    return name
+
+
+def _command_word(evidence: str) -> str:
+    words = evidence.split(maxsplit=1)
+    return os.path.basename(words[0]) if words else ""
 
 
 def databases_named(action: Action) -> list[str | None]:
