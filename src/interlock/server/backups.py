@@ -14,12 +14,14 @@ card, for a destructive action on a database or a volume, names the sources prot
 target, or says plainly that no backup of it is known to Interlock. Matching a card's targets to
 ``protects`` strings (docs/vault.md, "On the dashboard and the card"):
 
-- a database dropped or reset (``db.drop_database``, ``cloud.delete_database``, …) named ``app``:
-  ``postgres:app`` (also ``mysql:``, ``sqlite:``, ``redis:``, ``mongodb:`` ``app``);
+- the databases are those pre-destroy snapshots protect, read by the same function
+  (``predestroy.databases_destroyed``): a database dropped or reset (``db.drop_database``,
+  ``cloud.delete_database``, …) named ``app``, never the database the client connects to to drop
+  it: ``postgres:app`` (also ``mysql:``, ``sqlite:``, ``redis:``, ``mongodb:`` ``app``);
 - tables, rows or keys destroyed (``db.drop_table``, ``db.truncate``, ``db.delete_all_rows``, …):
-  the database the command's client connects to, read as pre-destroy snapshots read it
-  (``predestroy.databases_named``: a URL or conninfo, ``-d``/``--dbname``, the first positional
-  argument, ``PGDATABASE=``), as above; when the command does not say, the match is unsure;
+  the database the command's client connects to (a URL or conninfo, ``-d``/``--dbname``, the
+  first positional argument, ``PGDATABASE=``), as above; when the command does not say, or a
+  dropped database is a variable, the match is unsure;
 - a volume deleted (Railway ``volumeDelete``, ``railway volume delete``, a Kubernetes volume)
   with id ``vol-7``: any ``protects`` entry ending in ``:volume:vol-7``
   (``railway:volume:vol-7``).
