@@ -127,9 +127,15 @@ TABLE_OPERATIONS = frozenset(
 any other operation starting with one of :data:`_INSIDE_PREFIXES`."""
 _INSIDE_PREFIXES = ("db.drop", "db.truncate", "db.delete")
 UNSURE_DATABASE_OPERATIONS = frozenset(
-    {"db.unparsed", "db.dynamic_sql", "db.eval", "db.script_flush", "db.native_code",
-     "db.shell_escape"}
-)  # fmt: skip
+    {
+        "db.unparsed",
+        "db.dynamic_sql",
+        "db.eval",
+        "db.script_flush",
+        "db.native_code",
+        "db.shell_escape",
+    }
+)
 """SQL (or a database's script) Interlock could not read: it may drop any database."""
 _WHOLE_SERVER = frozenset({"pg_dropcluster"})
 """Commands that destroy every database of a server: the finding's targets are not databases."""
