@@ -16,24 +16,16 @@ from pathlib import Path
 
 import click
 
+from interlock.cli.vault_serve import FOLDER
 from interlock.vault.errors import VaultError
 
 ADMIN_KEY_ENV = "INTERLOCK_VAULT_ADMIN_KEY"
 ADMIN_KEY_FILE_ENV = "INTERLOCK_VAULT_ADMIN_KEY_FILE"
 WRITER_TOKEN_ENV = "INTERLOCK_VAULT_TOKEN"
 
-_FOLDER = click.option(
-    "--vault",
-    "vault_dir",
-    envvar="INTERLOCK_VAULT",
-    required=True,
-    type=click.Path(path_type=Path, file_okay=False),
-    help="The vault's own folder, on this host (default $INTERLOCK_VAULT).",
-)
-
 
 @click.command("retention")
-@_FOLDER
+@FOLDER
 def retention_command(vault_dir: Path) -> int:
     """Each backup with its lock, and whether it is past keep_within (deletable after a request)."""
     from interlock.vault import deletion, open_local, retention
@@ -77,7 +69,7 @@ def delete_group() -> None:
     metavar="DURATION",
     help="Wait longer than the vault's floor (72h or more), e.g. 7d.",
 )
-@_FOLDER
+@FOLDER
 def delete_request(snapshot_id: str, reason: str, cooling_off: str | None, vault_dir: Path) -> int:
     """Ask for a backup's deletion (admin key): recorded, alerted, carried out by a purge later."""
     from interlock.vault import deletion
@@ -95,7 +87,7 @@ def delete_request(snapshot_id: str, reason: str, cooling_off: str | None, vault
 
 @delete_group.command("cancel")
 @click.argument("deletion_id", metavar="ID")
-@_FOLDER
+@FOLDER
 def delete_cancel(deletion_id: str, vault_dir: Path) -> int:
     """Cancel a deletion request (admin key or a writer token): the backup is kept."""
     from interlock.vault import deletion
@@ -107,7 +99,7 @@ def delete_cancel(deletion_id: str, vault_dir: Path) -> int:
 
 
 @delete_group.command("list")
-@_FOLDER
+@FOLDER
 def delete_list(vault_dir: Path) -> int:
     """Pending deletion requests, with when each is due."""
     from interlock.vault import deletion
@@ -124,7 +116,7 @@ def delete_list(vault_dir: Path) -> int:
 
 @delete_group.command("floor")
 @click.option("--set", "new_floor", metavar="DURATION", help="Fix the floor once (72h or more).")
-@_FOLDER
+@FOLDER
 def delete_floor(new_floor: str | None, vault_dir: Path) -> int:
     """Show the vault's cooling-off floor, or fix it once, longer than 72 h (admin key)."""
     from interlock.vault import deletion
@@ -138,7 +130,7 @@ def delete_floor(new_floor: str | None, vault_dir: Path) -> int:
 
 
 @click.command("purge")
-@_FOLDER
+@FOLDER
 def purge_command(vault_dir: Path) -> int:
     """Carry out due, uncancelled deletions of backups no longer kept (admin key, vault key)."""
     from interlock.vault import deletion

@@ -12,7 +12,9 @@ import click
 
 from interlock.vault.errors import VaultError
 
-_FOLDER = click.option(
+# `--vault` for the commands that need the vault's own folder on this host (serve, access,
+# retention, delete, purge), not a URL.
+FOLDER = click.option(
     "--vault",
     "vault_dir",
     envvar="INTERLOCK_VAULT",
@@ -23,7 +25,7 @@ _FOLDER = click.option(
 
 
 @click.command("serve")
-@_FOLDER
+@FOLDER
 @click.option(
     "--listen",
     default="127.0.0.1:8475",
@@ -85,7 +87,7 @@ def access_group() -> None:
 
 
 @access_group.command("init")
-@_FOLDER
+@FOLDER
 def access_init(vault_dir: Path) -> int:
     """Make the vault's admin key (once); it is printed here and never again."""
     from interlock.vault import access
@@ -103,7 +105,7 @@ def access_init(vault_dir: Path) -> int:
 
 @access_group.command("writer-add")
 @click.argument("name")
-@_FOLDER
+@FOLDER
 def writer_add(name: str, vault_dir: Path) -> int:
     """Make an append-only writer token NAME; it is printed here and never again."""
     from interlock.vault import access
@@ -121,7 +123,7 @@ def writer_add(name: str, vault_dir: Path) -> int:
 
 @access_group.command("writer-revoke")
 @click.argument("name")
-@_FOLDER
+@FOLDER
 def writer_revoke(name: str, vault_dir: Path) -> int:
     """Revoke writer NAME: its token is refused from the next request on."""
     from interlock.vault import access
@@ -132,7 +134,7 @@ def writer_revoke(name: str, vault_dir: Path) -> int:
 
 
 @access_group.command("list")
-@_FOLDER
+@FOLDER
 def access_list(vault_dir: Path) -> int:
     """The writers, when each was made and revoked (never a token)."""
     from interlock.vault import access

@@ -48,6 +48,7 @@ from interlock.server.predestroy import (
     FAILED,
     SNAPSHOT,
     TABLE_OPERATIONS,
+    UNSURE_DATABASE_OPERATIONS,
     databases_destroyed,
 )
 from interlock.vault.settings import VaultSettings
@@ -85,15 +86,9 @@ VOLUME_OPERATIONS = frozenset(
     {"cloud.delete_volume", "cloud.volume.delete", "k8s.delete_volume", "k8s.delete_storage"}
 )
 """The finding's target is a volume's id."""
-UNSURE_OPERATIONS = frozenset(
+UNSURE_OPERATIONS = UNSURE_DATABASE_OPERATIONS | frozenset(
     {
         "shell.unparsed",
-        "db.unparsed",
-        "db.dynamic_sql",
-        "db.eval",
-        "db.script_flush",
-        "db.native_code",
-        "db.shell_escape",
         "cloud.delete",
         "cloud.delete_project",
         "cloud.project.delete",

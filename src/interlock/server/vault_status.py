@@ -37,6 +37,7 @@ from interlock.secrets import mask
 from interlock.server import db
 from interlock.server.app import API, State, approver, register_background, register_routes
 from interlock.server.app import state_of as _state_of
+from interlock.vault.settings import span
 
 __all__ = ["INTERVAL", "NO_DRILL_SECONDS", "Raised", "check", "check_and_alert", "sources"]
 
@@ -92,7 +93,7 @@ def _check_one(conn: Connection, row: Any, seen: Any, now: float) -> list[Raised
         raised.append(Raised("vault.stale", stale))
         stale_since = now
     elif stale is None and stale_since is not None:
-        age = _age(now - row.newest_backup_at)
+        age = span(now - row.newest_backup_at)
         raised.append(_recovered(row.source, "stale", f"its newest backup is {age} old"))
         stale_since = None
 
@@ -101,7 +102,7 @@ def _check_one(conn: Connection, row: Any, seen: Any, now: float) -> list[Raised
         raised.append(Raised("vault.no_drill", overdue))
         no_drill_since = now
     elif overdue is None and no_drill_since is not None:
-        age = _age(now - row.last_verified_at)
+        age = span(now - row.last_verified_at)
         raised.append(_recovered(row.source, "no_drill", f"a drill passed {age} ago"))
         no_drill_since = None
 
@@ -128,11 +129,11 @@ def _stale(row: Any, now: float) -> dict[str, Any] | None:
     if newest is not None and now - newest <= target:
         return None
     standing = (
-        "has no good backup" if newest is None else f"newest backup is {_age(now - newest)} old"
+        "has no good backup" if newest is None else f"newest backup is {span(now - newest)} old"
     )
     why = _why(row, now)
     return {
-        "summary": f"vault: {row.source} {standing}, past its {_age(target)} RPO{why}",
+        "summary": f"vault: {row.source} {standing}, past its {span(target)} RPO{why}",
         "source": row.source,
         "source_kind": row.kind,
         "newest_snapshot": row.newest_snapshot,
@@ -157,9 +158,9 @@ def _no_drill(row: Any, first: float | None, now: float) -> dict[str, Any] | Non
     if verified is not None:
         if now - verified <= NO_DRILL_SECONDS:
             return None
-        standing = f"no restore drill has passed for {_age(now - verified)}"
+        standing = f"no restore drill has passed for {span(now - verified)}"
     elif first is not None and now - first > NO_DRILL_SECONDS:
-        standing = f"no restore drill has ever passed (backups for {_age(now - first)})"
+        standing = f"no restore drill has ever passed (backups for {span(now - first)})"
     else:
         return None
     failed = ""
@@ -246,17 +247,6 @@ async def list_sources(request: Request) -> Response:
 
 def _since(now: float, at: float | None) -> float | None:
     return None if at is None else round(now - at, 1)
-
-
-def _age(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
 
 
 register_routes(lambda: [Route(f"{API}/vault/sources", list_sources)])

@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 from interlock.secrets import mask, mask_json
 from interlock.vault.drills import DrillResult
 from interlock.vault.repository import Snapshot
+from interlock.vault.settings import span
 
 __all__ = [
     "Reporter",
@@ -123,9 +124,9 @@ class Reporter:
                 standing = (
                     "no good backup of it exists"
                     if age is None
-                    else f"its newest good backup is {_age(age)} old"
+                    else f"its newest good backup is {span(age)} old"
                 )
-                target = f" (target RPO {_age(target_rpo)})" if target_rpo else ""
+                target = f" (target RPO {span(target_rpo)})" if target_rpo else ""
                 summary = (
                     f"vault: backup of {source} ({kind}) failed: {_first_line(error)}; "
                     f"{standing}{target}"
@@ -429,16 +430,3 @@ def _first_line(text: str) -> str:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "unknown"
-    seconds = max(0.0, seconds)
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"

@@ -34,7 +34,7 @@ from interlock.vault.drills import LOG_NAME, DrillResult, run_drill
 from interlock.vault.errors import VaultError
 from interlock.vault.report import Reporter, point_in_time
 from interlock.vault.repository import Repository, Snapshot, open_vault
-from interlock.vault.settings import SourceSettings, VaultSettings
+from interlock.vault.settings import SourceSettings, VaultSettings, span
 
 __all__ = [
     "Outcome",
@@ -174,12 +174,12 @@ class Scheduler:
                 continue
             elif self.states[source.name].backup_failures:
                 wait = self.states[source.name].retry_backup_at - self.clock()
-                self.echo(f"backup {source.name}: retrying in {_age(wait)}", False)
+                self.echo(f"backup {source.name}: retrying in {span(wait)}", False)
             else:
                 age = self.clock() - (self.states[source.name].newest_backup or 0.0)
                 self.echo(
-                    f"backup {source.name}: fresh ({_age(age)} old, next at half its "
-                    f"{_age(source.rpo_seconds)} RPO)",
+                    f"backup {source.name}: fresh ({span(age)} old, next at half its "
+                    f"{span(source.rpo_seconds)} RPO)",
                     False,
                 )
         for source in self.settings.sources.values():
@@ -217,7 +217,7 @@ class Scheduler:
             )
             text = (
                 f"backup {source.name} FAILED ({state.backup_failures} in a row; "
-                f"next try in {_age(wait)}): {error}"
+                f"next try in {span(wait)}): {error}"
             )
             self.echo(text, True)
             return Outcome(source.name, "backup", False, text)
@@ -371,12 +371,3 @@ def _describe(exc: BaseException) -> str:
     if not isinstance(exc, VaultError):
         text = f"{type(exc).__name__}: {text}"
     return mask(text.splitlines()[0] if text else text)[:1000]
-
-
-def _age(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"

@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from interlock.vault.errors import VaultError
 
-__all__ = ["DEFAULTS", "SourceSettings", "VaultSettings", "duration", "load", "parse"]
+__all__ = ["DEFAULTS", "SourceSettings", "VaultSettings", "duration", "load", "parse", "span"]
 
 SourceKind = Literal["postgres", "sqlite", "folder"]
 _KINDS: tuple[SourceKind, ...] = ("postgres", "sqlite", "folder")
@@ -81,6 +81,21 @@ def duration(value: Any, where: str) -> float:
     if match is None or float(match.group(1)) <= 0:
         raise VaultError(f'{where} must be a positive duration such as "90m", "24h" or "30d"')
     return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def span(seconds: float | None) -> str:
+    """A duration for people, the other way round from :func:`duration`: "45 s", "12 min",
+    "3.5 h", "2.1 d" ("unknown" for None)."""
+    if seconds is None:
+        return "unknown"
+    seconds = max(0.0, seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
 
 
 def load(config: Path | None) -> VaultSettings:
