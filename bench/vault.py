@@ -1,6 +1,6 @@
 """The vault's speed on a pgbench database of at least 1 GB, against the bare tools (issue 7 §9).
 
-    .venv/bin/python bench/vault.py                 # 3 rounds, about 5 minutes once the db exists
+    .venv/bin/python bench/vault.py                 # 4 rounds, about 5 minutes once the db exists
     .venv/bin/python bench/vault.py --json          # one JSON object instead of the table
     .venv/bin/python bench/vault.py --rounds 1      # quick look
 
@@ -18,7 +18,9 @@ Targets, each a ratio of seconds measured in the same run, on the same database:
 
 The database is ``interlock_bench_vault`` on 127.0.0.1:5432 (user postgres), made once with
 ``pgbench -i -s 70`` (about 1.1 GB; this says so and takes a minute) and reused afterwards.
-Rounds alternate which side goes first; medians are reported, each figure with the machine's
+Rounds alternate which side goes first (4 by default, so each goes first as often), and
+each step starts from a settled server (the databases restored before it dropped, a
+CHECKPOINT taken); medians are reported, each figure with the machine's
 1-minute load average when it was taken (2 shared cores: load matters). Targets are reported,
 never enforced: the exit status is 1 only when the benchmark itself broke.
 """
@@ -26,6 +28,7 @@ never enforced: the exit status is 1 only when the benchmark itself broke.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -60,7 +63,9 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--server", default=SERVER, help="PostgreSQL server URL (no database)")
     parser.add_argument("--database", default=DATABASE, help="the pgbench database")
     parser.add_argument("--scale", type=int, default=SCALE, help="pgbench -s when it is made")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (median)")
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="rounds, alternating who goes first (median)"
+    )
     parser.add_argument(
         "--min-bytes", type=int, default=MIN_BYTES, help="refuse a smaller database (tests: 0)"
     )
@@ -166,6 +171,16 @@ def scratch_databases(server: str) -> Iterator[Callable[[], str]]:
 # --- one round ---------------------------------------------------------------------------------
 
 
+def settle(server: str, restored: list[str]) -> None:
+    """Drop the restored databases and checkpoint, so no step pays for an earlier one."""
+    with psycopg.connect(server + "postgres", autocommit=True) as admin:
+        while restored:
+            admin.execute(f'DROP DATABASE IF EXISTS "{restored.pop()}" WITH (FORCE)')
+        # Not a superuser (nor pg_checkpoint): dirty buffers stay where they are.
+        with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
+            admin.execute("CHECKPOINT")
+
+
 def one_round(
     args: argparse.Namespace, work: Path, fresh: Callable[[], str], vault_first: bool
 ) -> Round:
@@ -182,12 +197,22 @@ def one_round(
     def vault_backup() -> None:
         made["snapshot"] = postgres.backup_postgres(repository, source, "bench")
 
-    steps = [("dump", bare_dump), ("backup", vault_backup)]
-    timings = {name: timed(step) for name, step in (reversed(steps) if vault_first else steps)}
+    restored: list[str] = []
 
+    def run(steps: list[tuple[str, Callable[[], object]]]) -> dict[str, Timing]:
+        """Each step from a settled server: the databases restored so far dropped (autovacuum
+        would work through them during the next step) and a checkpoint taken."""
+        done = {}
+        for name, step in reversed(steps) if vault_first else steps:
+            settle(args.server, restored)
+            done[name] = timed(step)
+        return done
+
+    timings = run([("dump", bare_dump), ("backup", vault_backup)])
     bare_target, vault_target = fresh(), fresh()
 
     def bare_restore() -> None:
+        restored.append(bare_target)
         postgres.create_database(postgres.Target.parse(args.server + bare_target))
         subprocess.run(["pg_restore", "-d", args.server + bare_target, str(dump_file)], check=True)
 
@@ -196,13 +221,14 @@ def one_round(
     def vault_restore() -> None:
         # restore_postgres's steps, timed apart: a scratch database, the load, the check (the
         # rename to the target name, one catalog update, is left out).
+        restored.append(vault_target)
         target = postgres.Target.parse(args.server + vault_target)
         postgres.create_database(target)
         postgres.load(repository, made["snapshot"], target)
         check_timing.append(timed(lambda: postgres.check(made["snapshot"], target)))
 
-    steps = [("pg_restore", bare_restore), ("restore", vault_restore)]
-    timings |= {name: timed(step) for name, step in (reversed(steps) if vault_first else steps)}
+    timings |= run([("pg_restore", bare_restore), ("restore", vault_restore)])
+    settle(args.server, restored)
     report: list[Any] = []
     timings["verify"] = timed(lambda: report.append(verify(repository)))
     if not report[0].ok:

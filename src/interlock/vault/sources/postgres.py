@@ -104,9 +104,10 @@ _CHECKERS = 2
 _PIPE_BYTES = 1024 * 1024
 # pg_dump's zlib at level 1, not its default 6 (3-4 times the CPU) nor off. Off (the vault's
 # zstd, in its sealing threads, doing all the compressing) was measured too: 4-15 % faster
-# backups on a less compressible table, but 15-25 % slower backups and restores on pgbench,
-# whose blank-padded rows zlib 1 compresses 36-fold at 260 MB/s: 36 times more bytes crossed
-# the pipes and the SHA-256s, both ways (docs/performance.md, the vault).
+# backups on a less compressible table, but slower backups and restores on pgbench, whose
+# blank-padded rows zlib 1 compresses 36-fold at 260 MB/s: 36 times more bytes crossed the
+# pipes and the SHA-256s, both ways (ratios to the bare tools 0.83-0.86 and 0.77-0.85,
+# against 0.93-1.01 and 0.82-1.01; docs/performance.md, the vault).
 _DUMP_COMPRESSION = 1
 
 
