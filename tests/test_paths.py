@@ -22,7 +22,7 @@ from interlock.paths import (
 )
 
 HOME = "/home/dev"
-POLICY = Policy(project_root="/home/dev/app", home=HOME)
+POLICY = Policy(project_root="/home/dev/app", home=HOME, vaults=("/home/dev/app/backups",))
 SCOPE = Scope(policy=POLICY, cwd="/home/dev/app", environment=None)
 
 PLACES = [
@@ -55,6 +55,7 @@ PLACES = [
     (".claude/settings.json", Place.GUARD),
     ("~/.codex/config.toml", Place.GUARD),
     (".interlock/audit.jsonl", Place.GUARD),
+    ("backups/objects/ab/abcd", Place.VAULT),
     ("terraform.tfstate", Place.STATE),
     ("~/.cache/pip", Place.CACHE),
 ]

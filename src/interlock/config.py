@@ -122,6 +122,9 @@ class Policy:
     revision: str = "builtin"
     source: str | None = None
     """Path of the interlock.toml this came from, or None for the embedded defaults."""
+    vaults: tuple[str, ...] = ()
+    """Vault folders on this machine (``[vault] location``): no agent command may write or
+    delete anything in them (paths.Place.VAULT)."""
 
     def is_production(self, environment: str | None) -> bool:
         return environment is not None and environment.lower() in self.production
@@ -183,6 +186,7 @@ def parse_policy(raw: bytes, *, project_root: str, source: str | None = None) ->
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{where} is not valid TOML: {exc}") from None
     revision = "sha256:" + hashlib.sha256(raw).hexdigest()[:16]
+    vaults = _vault_folders(data.get("vault"), Path(project_root))
     envs = _table(data, "environments", where)
     project = _table(data, "project", where)
     root = project.get("root")
@@ -223,7 +227,17 @@ def parse_policy(raw: bytes, *, project_root: str, source: str | None = None) ->
         approvals=approvals,
         revision=revision,
         source=source,
+        vaults=vaults,
     )
+
+
+def _vault_folders(raw: Any, config_dir: Path) -> tuple[str, ...]:
+    """``[vault] location`` when it is a folder (relative to the config file), as
+    vault/settings.py reads it; the section's other keys are checked by that parser."""
+    location = raw.get("location") if isinstance(raw, dict) else None
+    if not isinstance(location, str) or not location.strip() or "://" in location:
+        return ()
+    return (os.path.normpath(config_dir / Path(location.strip()).expanduser()),)
 
 
 def _approvals(raw: dict[str, Any], where: str) -> Approvals:

@@ -9,6 +9,7 @@ A deletion is judged by what it would take away, not by the command's spelling:
 | CREDENTIAL          | ``~/.ssh``, ``~/.aws/credentials``               | deny           |
 | DEVICE              | ``/dev/sda``                                    | deny           |
 | GUARD               | ``.claude/settings.json``, ``.interlock/``       | deny           |
+| VAULT               | ``[vault] location`` of interlock.toml, in it    | deny           |
 | PROJECT_ROOT        | ``.`` at the project root, ``*`` there           | deny           |
 | STATE               | ``terraform.tfstate``, ``terraform.tfstate.d``   | ask            |
 | PROJECT_SOURCE      | ``src/``, ``migrations/``, ``.git``              | ask            |
@@ -57,6 +58,7 @@ class Place(enum.Enum):
     CREDENTIAL = "credentials"
     DEVICE = "a block device"
     GUARD = "the agent's guard settings"
+    VAULT = "the Interlock vault's backups"
     PROJECT_ROOT = "the whole project"
     STATE = "infrastructure state"
     PROJECT_SOURCE = "hand-written project files"
@@ -75,6 +77,7 @@ DELETE_VERDICT: dict[Place, Verdict] = {
     Place.CREDENTIAL: Verdict.DENY,
     Place.DEVICE: Verdict.DENY,
     Place.GUARD: Verdict.DENY,
+    Place.VAULT: Verdict.DENY,
     Place.PROJECT_ROOT: Verdict.DENY,
     Place.STATE: Verdict.ASK,
     Place.PROJECT_SOURCE: Verdict.ASK,
@@ -318,6 +321,9 @@ def place_of_path(path: str, scope: Scope) -> Place:
     if path in NULL_DEVICES:
         return Place.NULL
     place = _place_of_known(path, scope)
+    vaults = scope.policy.vaults
+    if vaults and place not in _OVER_VAULT and scope.remote is None and _in_vault(path, vaults):
+        return Place.VAULT
     if place not in _FIXED and scope.remote is None and _is_guard(path, scope):
         # Checked after the rest so `rm -rf /*` stays "the filesystem root"; over every place
         # that would allow or ask, and over "outside the project" for a clearer reason.
@@ -481,6 +487,32 @@ def _interpreter() -> tuple[tuple[str, ...], str]:
     if _within(package, prefix):
         anchors.append(package)
     return tuple(anchors), prefix
+
+
+def _in_vault(path: str, vaults: tuple[str, ...]) -> bool:
+    """A path in or holding a configured vault folder. A path known only up to ``$X`` counts
+    when its known part is in the vault; a glob when it may name the vault or a folder above."""
+    if DYN in path:
+        known = path.partition(DYN)[0].rstrip("/*")
+        return bool(known) and any(_within(known, vault) for vault in vaults)
+    if any(ch in path for ch in "*?["):
+        import fnmatch
+
+        for vault in vaults:
+            folders = [vault, *(f"/{p}" for p in _ancestors(vault))]
+            if any(fnmatch.fnmatchcase(f, path) for f in folders):
+                return True
+    return any(_within(path, vault) or _within(vault, path) for vault in vaults)
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = path.strip("/").split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+# Places already denied whose reason is clearer than "the vault's backups" ("rm -rf /" is the
+# filesystem root, "rm -rf ." the whole project, even where a vault lies below them).
+_OVER_VAULT = _FIXED | {Place.PROJECT_ROOT, Place.GUARD}
 
 
 def _within(path: str, folder: str) -> bool:

@@ -78,7 +78,7 @@ def embedded(cmd: SimpleCommand, analyze: Analyze) -> list[Finding]:
     return [] if reader is None else reader(cmd)
 
 
-_MOUNT_ASK = ("ROOT", "HOME", "SYSTEM", "CREDENTIAL", "DEVICE", "GUARD")
+_MOUNT_ASK = ("ROOT", "HOME", "SYSTEM", "CREDENTIAL", "DEVICE", "GUARD", "VAULT")
 
 
 def _mounts(cmd: SimpleCommand) -> list[Finding]:
