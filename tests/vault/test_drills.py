@@ -6,12 +6,14 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from interlock.cli import main
+from interlock.vault import Repository, VaultError
 from tests.vault.test_postgres import SERVER, Databases, _fill
 
 Run = Callable[..., tuple[int, str, str]]
@@ -112,3 +114,29 @@ def test_postgres_drill_needs_a_server(databases: Databases, run: Run) -> None:
     assert run("backup", "--postgres", source, "--name", "app")[0] == 0
     code, _, err = run("drill")
     assert code == 1 and "give --postgres URL" in err
+
+
+def test_a_window_picks_only_recent_backups_and_fails_a_source_with_none(
+    repository: Repository, tmp_path: Path
+) -> None:
+    from interlock.vault.drills import choose
+    from interlock.vault.sources.folders import backup_folder
+
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "a.txt").write_text("one")
+    first = backup_folder(repository, folder, "files")
+    (folder / "a.txt").write_text("two")
+    second = backup_folder(repository, folder, "files")
+    finished = datetime.fromisoformat(second.manifest.finished).timestamp()
+    # Both backups are inside a day; the newest of them is the second.
+    assert [s.id for s in choose(repository, None, pick_random=False, window=86400)] == [second.id]
+    picks = {
+        s.id for _ in range(40) for s in choose(repository, None, pick_random=True, window=86400)
+    }
+    assert picks == {first.id, second.id}
+    # A week later nothing is in a one-day window: the drill must fail, not quietly skip.
+    with pytest.raises(VaultError, match="no backup of files finished within the window"):
+        choose(
+            repository, None, pick_random=False, window=86400, clock=lambda: finished + 7 * 86400
+        )

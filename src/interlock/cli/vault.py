@@ -149,22 +149,36 @@ def restore(
 @click.option("--source", default=None, help="Only this source (default: every source).")
 @click.option("--random", "pick_random", is_flag=True, help="A random backup, not the newest.")
 @click.option(
+    "--window",
+    metavar="DURATION",
+    default=None,
+    help="Only backups finished this recently (e.g. 7d); a source with none fails.",
+)
+@click.option(
     "--postgres",
     "postgres_url",
     metavar="URL",
     envvar="INTERLOCK_VAULT_DRILL_PG",
     help="Server for scratch databases (default $INTERLOCK_VAULT_DRILL_PG).",
 )
-def drill(vault_dir: str, source: str | None, pick_random: bool, postgres_url: str | None) -> int:
+def drill(
+    vault_dir: str,
+    source: str | None,
+    pick_random: bool,
+    window: str | None,
+    postgres_url: str | None,
+) -> int:
     """Restore backups into scratch targets, check them, log RTO and RPO; exit 1 on a failure."""
     from interlock.config import find_config
     from interlock.vault.drills import LOG_NAME, choose, load_assertions, run_drill
     from interlock.vault.report import report_drill
+    from interlock.vault.settings import duration
 
     repository = open_vault(vault_dir)
     config = find_config(Path.cwd())
     failed = 0
-    for snapshot in choose(repository, source, pick_random=pick_random):
+    seconds = None if window is None else duration(window, "--window")
+    for snapshot in choose(repository, source, pick_random=pick_random, window=seconds):
         name = snapshot.manifest.source
         result = run_drill(
             repository,

@@ -22,7 +22,7 @@ import secrets
 import sqlite3
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -31,6 +31,7 @@ from typing import Any
 
 from interlock.vault.errors import VaultError
 from interlock.vault.repository import Repository, Snapshot, now
+from interlock.vault.settings import span
 
 __all__ = ["LOG_NAME", "DrillResult", "choose", "load_assertions", "run_drill"]
 
@@ -70,8 +71,17 @@ def load_assertions(config: Path | None, source: str) -> list[str]:
     return found
 
 
-def choose(repository: Repository, source: str | None, *, pick_random: bool) -> list[Snapshot]:
-    """One backup per source (or of ``source``): its newest, or one at random."""
+def choose(
+    repository: Repository,
+    source: str | None,
+    *,
+    pick_random: bool,
+    window: float | None = None,
+    clock: Callable[[], float] = time.time,
+) -> list[Snapshot]:
+    """One backup per source (or of ``source``): its newest, or one at random; with ``window``
+    (seconds), only among the backups finished that recently. A source with backups but none
+    in the window is an error, not skipped: that is the finding a drill exists for."""
     by_source: dict[str, list[Snapshot]] = {}
     for snapshot in repository.snapshots():
         by_source.setdefault(snapshot.manifest.source, []).append(snapshot)
@@ -81,8 +91,24 @@ def choose(repository: Repository, source: str | None, *, pick_random: bool) -> 
         by_source = {source: by_source[source]}
     if not by_source:
         raise VaultError("the vault holds no backup to drill")
+    if window is not None:
+        since = clock() - window
+        by_source = {
+            name: [s for s in snapshots if _finished(s) >= since]
+            for name, snapshots in by_source.items()
+        }
+        empty = sorted(name for name, snapshots in by_source.items() if not snapshots)
+        if empty:
+            raise VaultError(
+                f"no backup of {', '.join(empty)} finished within the window "
+                f"({span(window)}): nothing recent to drill"
+            )
     pick = random.SystemRandom().choice if pick_random else (lambda s: s[-1])
     return [pick(snapshots) for _, snapshots in sorted(by_source.items())]
+
+
+def _finished(snapshot: Snapshot) -> float:
+    return datetime.fromisoformat(snapshot.manifest.finished).timestamp()
 
 
 def run_drill(
