@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import pytest
 
 from interlock.cli import main
 from interlock.vault import Repository, VaultError, VaultIntegrityError
+from interlock.vault.blobs import seal
 from interlock.vault.manifests import Manifest
 from interlock.vault.sources.postgres import (
     Target,
@@ -226,9 +228,24 @@ def test_a_format_1_backup_with_md5_checksums_still_restores(
     with psycopg.connect(source) as db:
         _, md5 = table_sums(db, dict.fromkeys(snapshot.manifest.tables, ""))
     assert all(value.lstrip("-").isdigit() for value in md5.values())
+    # The manifest as a format 1 Interlock wrote it: same shape, format 1, md5 checksums.
     body = json.loads(snapshot.manifest.to_bytes())
-    old = Manifest.from_bytes(json.dumps({**body, "format": 1, "checksums": md5}).encode(), "x")
-    restore_postgres(repository, repository.commit(old), SERVER + databases.name(), force=False)
+    blob = seal(
+        repository.key, "manifest", json.dumps({**body, "format": 1, "checksums": md5}).encode()
+    )
+    name = hashlib.sha256(blob).hexdigest()
+    repository.backend.put("snapshots", name, blob)
+    old = repository.load(name)
+    assert old.manifest.checksums == md5
+    restore_postgres(repository, old, SERVER + databases.name(), force=False)
+    # and its check is real: a changed md5 checksum fails it
+    forged = Manifest(**{**vars(old.manifest), "checksums": {**md5, "public.users": "1"}})
+    with pytest.raises(
+        VaultIntegrityError, match=r"other rows than were backed up in public\.users"
+    ):
+        restore_postgres(
+            repository, type(old)(old.id, forged), SERVER + databases.name(), force=False
+        )
 
 
 def test_without_a_second_connection_the_first_checks_every_table(databases: Databases) -> None:
