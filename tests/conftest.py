@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -10,6 +12,9 @@ from interlock.actions import ShellAction
 from interlock.config import Policy
 from interlock.decisions import Decision
 from interlock.engine import decide
+
+if TYPE_CHECKING:
+    from tests.vault.test_postgres import Databases
 
 PROJECT = "/home/dev/app"
 HOME = "/home/dev"
@@ -42,3 +47,25 @@ def shell(command: str, policy: Policy | None = None, env: str | None = None) ->
         ShellAction(command=command, cwd=PROJECT, env=env),
         policy or Policy(project_root=PROJECT, home=HOME),
     )
+
+
+@pytest.fixture
+def databases() -> Iterator[Databases]:
+    """Scratch PostgreSQL databases made by the test, all dropped after it."""
+    from tests.vault.test_postgres import Databases
+
+    made = Databases()
+    yield made
+    made.drop_all()
+
+
+@pytest.fixture
+def trigger(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A pre-destroy snapshot trigger token, in the (in-process) server's environment."""
+    from interlock.vault.snapshotter import FILE_ENV, TOKEN_ENV
+    from tests.vault import snapshotters
+
+    token = snapshotters.new_token()
+    monkeypatch.setenv(TOKEN_ENV, token)
+    monkeypatch.delenv(FILE_ENV, raising=False)
+    return token

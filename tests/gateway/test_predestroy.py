@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from interlock.vault import open_local
-from interlock.vault.snapshotter import FILE_ENV, TOKEN_ENV
+from interlock.vault.snapshotter import TOKEN_ENV
 from interlock.vault.sources.postgres import restore_postgres
 from tests.gateway.conftest import Setup
 from tests.gateway.fakes import Running
@@ -32,22 +32,6 @@ DELETE = json.dumps(
         "variables": {"id": STAGING_VOLUME},
     }
 )
-
-
-@pytest.fixture
-def databases() -> Iterator[Databases]:
-    made = Databases()
-    yield made
-    made.drop_all()
-
-
-@pytest.fixture
-def trigger(monkeypatch: pytest.MonkeyPatch) -> str:
-    """The trigger token, in the (in-process) server's environment."""
-    token = snapshotters.new_token()
-    monkeypatch.setenv(TOKEN_ENV, token)
-    monkeypatch.delenv(FILE_ENV, raising=False)
-    return token
 
 
 class Vault:

@@ -21,7 +21,7 @@ from interlock.engine import decide
 from interlock.server import backups, predestroy
 from interlock.vault import Snapshot, open_local
 from interlock.vault.settings import SourceSettings
-from interlock.vault.snapshotter import FILE_ENV, TOKEN_ENV, Backup, run_backup
+from interlock.vault.snapshotter import Backup, run_backup
 from interlock.vault.sources.postgres import restore_postgres
 from tests.server.conftest import MakeServer, Served, make_server  # noqa: F401
 from tests.test_hooks_approvals import allowed, approve, hook, pending_id, text_of
@@ -31,21 +31,6 @@ from tests.vault.snapshotters import Running
 from tests.vault.test_postgres import Databases
 
 AGENT = "claude-code"
-
-
-@pytest.fixture
-def databases() -> Iterator[Databases]:
-    made = Databases()
-    yield made
-    made.drop_all()
-
-
-@pytest.fixture
-def trigger(monkeypatch: pytest.MonkeyPatch) -> str:
-    token = snapshotters.new_token()
-    monkeypatch.setenv(TOKEN_ENV, token)
-    monkeypatch.delenv(FILE_ENV, raising=False)
-    return token
 
 
 class Setup:

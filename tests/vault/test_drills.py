@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import closing
 from datetime import datetime
 from pathlib import Path
@@ -17,13 +17,6 @@ from interlock.vault import Repository, VaultError
 from tests.vault.test_postgres import SERVER, Databases, _fill
 
 Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def databases() -> Iterator[Databases]:
-    made = Databases()
-    yield made
-    made.drop_all()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,13 +54,6 @@ class Databases:
         for name in leftovers:
             self.admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self.admin.close()
-
-
-@pytest.fixture
-def databases() -> Iterator[Databases]:
-    made = Databases()
-    yield made
-    made.drop_all()
 
 
 def _fill(url: str) -> None:

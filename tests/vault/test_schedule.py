@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -33,13 +33,6 @@ from tests.vault.test_postgres import SERVER, Databases, _fill
 
 Run = Callable[..., tuple[int, str, str]]
 PASSWORD = "hunter2-not-for-logs"
-
-
-@pytest.fixture
-def databases() -> Iterator[Databases]:
-    made = Databases()
-    yield made
-    made.drop_all()
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
@@ -29,13 +28,6 @@ from interlock.vault.snapshotter import FILE_ENV, TOKEN_ENV, run_backup, trigger
 from interlock.vault.sources.postgres import restore_postgres
 from tests.vault import snapshotters
 from tests.vault.test_postgres import Databases
-
-
-@pytest.fixture
-def databases() -> Iterator[Databases]:
-    made = Databases()
-    yield made
-    made.drop_all()
 
 
 def _sqlite(path: Path, rows: int = 3) -> Path:
