@@ -14,7 +14,6 @@ listeners hear of it, which wakes its own notification worker at once (server/no
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from interlock.server import db
@@ -28,18 +27,8 @@ VELOCITY = "gateway_velocity"
 
 def raise_alert(service: ApprovalService, kind: str, actor: str, detail: dict[str, Any]) -> None:
     """Record alert ``kind`` (``detail`` has a one-line ``summary``) and wake the notifiers."""
-    text = json.dumps(detail, ensure_ascii=False, default=str)
     with db.transaction(service.engine) as conn:
-        conn.execute(
-            db.INSERT_EVENT,
-            {
-                "at": service.clock(),
-                "kind": kind,
-                "request_id": None,
-                "actor": actor[:200],
-                "detail": text,
-            },
-        )
+        db.insert_event(conn, at=service.clock(), kind=kind, actor=actor[:200], detail=detail)
     if service.audit is not None:
         service.audit.append(
             {"type": "gateway", "event": kind, "actor": {"name": actor}, "detail": detail}

@@ -24,7 +24,6 @@ characters and ``****``) and the value's SHA-256 are accepted, never the value.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from typing import Any
 
@@ -127,16 +126,7 @@ def _raise(state: State, actor: str, detail: dict[str, Any]) -> None:
     record, then this replica's listeners, which wake its notifier at once."""
     service = state.service
     with db.transaction(service.engine) as conn:
-        conn.execute(
-            db.INSERT_EVENT,
-            {
-                "at": service.clock(),
-                "kind": KIND,
-                "request_id": None,
-                "actor": actor[:200],
-                "detail": json.dumps(detail, ensure_ascii=False),
-            },
-        )
+        db.insert_event(conn, at=service.clock(), kind=KIND, actor=actor[:200], detail=detail)
     if service.audit is not None:
         service.audit.append(
             {"type": "alert", "event": KIND, "actor": {"name": actor}, "detail": detail}

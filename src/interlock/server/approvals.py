@@ -521,15 +521,8 @@ class ApprovalService:
         detail: dict[str, Any],
     ) -> None:
         """Write an ``events`` row (what the SSE stream and replicas read) in ``tx``."""
-        tx.conn.execute(
-            db.INSERT_EVENT,
-            {
-                "at": self.clock(),
-                "kind": kind,
-                "request_id": request_id,
-                "actor": actor,
-                "detail": json.dumps(detail, ensure_ascii=False, default=str),
-            },
+        db.insert_event(
+            tx.conn, at=self.clock(), kind=kind, actor=actor, detail=detail, request_id=request_id
         )
         tx.events.append((kind, request_id, actor, detail))
 

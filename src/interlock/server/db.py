@@ -18,6 +18,7 @@ PostgreSQL advisory locks in use (transaction-scoped; a new one takes a new key)
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -394,6 +395,29 @@ REQUEST_BY_ID_LOCKED = REQUEST_BY_ID.with_for_update()
 VOTES_OF = sa.select(votes).where(votes.c.request_id == sa.bindparam("id")).order_by(votes.c.at)
 INSERT_EVENT = events.insert()
 INSERT_VOTE = votes.insert()
+
+
+def insert_event(
+    conn: Connection,
+    *,
+    at: float,
+    kind: str,
+    actor: str,
+    detail: dict[str, Any],
+    request_id: str | None = None,
+) -> None:
+    """One ``events`` row (what the live stream, the notifiers and other replicas read); an
+    alert is one with no request. ``detail`` is stored as JSON."""
+    conn.execute(
+        INSERT_EVENT,
+        {
+            "at": at,
+            "kind": kind,
+            "request_id": request_id,
+            "actor": actor,
+            "detail": json.dumps(detail, ensure_ascii=False, default=str),
+        },
+    )
 
 
 def lock_request(conn: Connection, request_id: str) -> sa.Row[Any] | None:

@@ -21,7 +21,6 @@ source's row with its ages at the server's clock and whether each check is faili
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -67,16 +66,7 @@ def check(engine: Engine, now: float) -> list[Raised]:
         for row in conn.execute(sa.select(db.vault_sources).order_by(db.vault_sources.c.source)):
             raised.extend(_check_one(conn, row, seen.get(row.source), now))
         for item in raised:
-            conn.execute(
-                db.INSERT_EVENT,
-                {
-                    "at": now,
-                    "kind": item.kind,
-                    "request_id": None,
-                    "actor": ACTOR,
-                    "detail": json.dumps(item.detail, ensure_ascii=False),
-                },
-            )
+            db.insert_event(conn, at=now, kind=item.kind, actor=ACTOR, detail=item.detail)
     return raised
 
 

@@ -23,7 +23,6 @@ connection URL with its password.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -231,16 +230,7 @@ class Reporter:
 
         body: dict[str, Any] = mask_json(dict(detail))
         body["summary"] = _clip(_first_line(mask(summary)), _SUMMARY_LIMIT)
-        conn.execute(
-            db.INSERT_EVENT,
-            {
-                "at": at,
-                "kind": kind[:40],
-                "request_id": None,
-                "actor": actor[:200],
-                "detail": json.dumps(body, ensure_ascii=False, default=str),
-            },
-        )
+        db.insert_event(conn, at=at, kind=kind[:40], actor=actor[:200], detail=body)
         return body
 
     def _upsert(
