@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from interlock.errors import InterlockError
 
-__all__ = ["VaultError", "VaultFullError", "VaultIntegrityError", "VaultKeyError"]
+__all__ = ["VaultError", "VaultFullError", "VaultIntegrityError", "VaultKeyError", "describe"]
 
 
 class VaultError(InterlockError):
@@ -36,3 +36,15 @@ class VaultFullError(VaultError):
 
 class VaultIntegrityError(VaultError):
     hint = "run `interlock vault verify` to list every damaged object and the backups using it"
+
+
+def describe(exc: BaseException, limit: int) -> str:
+    """An error as one masked line of at most ``limit`` characters, for reports and replies:
+    a VaultError's message is written for people already; anything else gets its type's name.
+    Masked, since pg_dump's errors can carry a connection URL with its password."""
+    from interlock.secrets import mask
+
+    text = str(exc).strip() or type(exc).__name__
+    if not isinstance(exc, VaultError):
+        text = f"{type(exc).__name__}: {text}"
+    return mask(text.splitlines()[0] if text else text)[:limit]

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from interlock.secrets import mask
 from interlock.vault.drills import LOG_NAME, DrillResult, run_drill
-from interlock.vault.errors import VaultError
+from interlock.vault.errors import VaultError, describe
 from interlock.vault.report import Reporter, point_in_time
 from interlock.vault.repository import Repository, Snapshot, open_vault
 from interlock.vault.settings import SourceSettings, VaultSettings, span
@@ -205,7 +205,7 @@ class Scheduler:
         try:
             snapshot = _backup(self._open(), source)
         except Exception as exc:  # any failure of one source is reported; others still run
-            error = _describe(exc)
+            error = describe(exc, 1000)
             state.backup_failures += 1
             wait = backoff(state.backup_failures, source.rpo_seconds)
             state.retry_backup_at = self.clock() + wait
@@ -255,7 +255,7 @@ class Scheduler:
                 log=self._drill_log(),
             )
         except Exception as exc:  # the drill could not even start: that is a failed drill
-            result = _not_run(source, state, _describe(exc), self.clock())
+            result = _not_run(source, state, describe(exc, 1000), self.clock())
         state.last_drill = self.clock()
         page = False
         if result.ok:
@@ -363,11 +363,3 @@ def _not_run(source: SourceSettings, state: SourceState, error: str, now: float)
         drilled=datetime.fromtimestamp(now, UTC).isoformat(),
         assertions=len(source.assertions),
     )
-
-
-def _describe(exc: BaseException) -> str:
-    """A one-line, masked description; a VaultError's message is written for people already."""
-    text = str(exc).strip() or type(exc).__name__
-    if not isinstance(exc, VaultError):
-        text = f"{type(exc).__name__}: {text}"
-    return mask(text.splitlines()[0] if text else text)[:1000]

@@ -41,7 +41,7 @@ from starlette.routing import Route
 
 from interlock import keyfile
 from interlock.secrets import mask
-from interlock.vault.errors import VaultError
+from interlock.vault.errors import VaultError, describe
 from interlock.vault.report import Reporter, point_in_time
 from interlock.vault.repository import Snapshot, open_vault
 from interlock.vault.settings import SourceSettings, VaultSettings
@@ -162,7 +162,7 @@ class Snapshotter:
                 # Recorded on the source's row; the server pages for the held action itself
                 # (vault.predestroy_failed), so no second alert here.
                 if self.report is not None:
-                    report, error = self.report, _message(exc)
+                    report, error = self.report, describe(exc, 500)
                     await run_in_threadpool(
                         lambda: report.backup_failed(
                             name, source.kind, error, source.rpo_seconds, alert=False
@@ -244,7 +244,7 @@ def build_app(
         try:
             taken, shared = await snapshotter.snapshot(name)
         except Exception as exc:  # every failure is the caller's answer: the action must not run
-            message = _message(exc)
+            message = describe(exc, 500)
             say(f"snapshot of {name}{why} FAILED: {message}")
             return _error(502, "backup_failed", message)
         say(
@@ -259,12 +259,6 @@ def build_app(
             Route("/v1/snapshots", snapshots, methods=["POST"]),
         ]
     )
-
-
-def _message(exc: BaseException) -> str:
-    """One masked line: pg_dump's errors can carry a connection URL with its password."""
-    message = str(exc) if isinstance(exc, VaultError) else f"{type(exc).__name__}: {exc}"
-    return mask(message.strip().splitlines()[0] if message.strip() else message)[:500]
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
